@@ -1,0 +1,327 @@
+"""MNIST / FashionMNIST benchmarks of Quantum-Train (QT) and its non-quantum baselines.
+
+Experiments (``--only NAME`` runs one; default: all, in this order):
+
+- ``paper_sweep``:   MNIST, the paper's fixed mapping, L in {1, 4, 7, 10, 13, 26}, Adam (1 seed).
+- ``learned_sweep``: MNIST, the learned mapping G, QT-L for L in {1, 4, 7, 10, 13, 16} (1 seed).
+- ``headline``:      3 seeds each of MNIST paper mapping L=26, MNIST learned mapping and
+                     FashionMNIST learned mapping at <= 1,497 trainable parameters.
+- ``baselines``:     the classical CNN trained directly (MNIST and FashionMNIST); a random
+                     subspace generator with as many trainable numbers as paper-L=26 and as the
+                     learned headline model; the paper mapping fed by a trainable softmax; the
+                     paper's COBYLA / Nelder-Mead schedule on a 2,000-example training subset.
+
+Every run evaluates on the full 10,000-image test set after every epoch (``fit`` does that),
+and ``benchmarks/results/mnist_<experiment>.json`` gets, per run: its config, the per-epoch
+history (loss, train/test accuracy, cumulative training seconds), the final test accuracy,
+the wall time, the time to 90 % test accuracy (training seconds at the first evaluation with
+test accuracy >= 0.90, or null), the trainable parameter count and torch's thread count;
+plus the exact command line. A PNG with the curves goes beside it. The JSON is rewritten
+after every run, and runs already present with the same config are reused (``--fresh``
+re-runs them), so an interrupted benchmark continues where it stopped.
+
+Usage::
+
+    python benchmarks/mnist.py --quick                 # smoke test: tiny subsets, 1 epoch
+    python benchmarks/mnist.py --only headline         # one experiment
+    python benchmarks/mnist.py                         # everything (hours on a laptop CPU)
+
+``--quick`` writes ``mnist_<experiment>_quick.json`` so it never overwrites real results.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from qt_pennylane import QuantumTrainModel
+from qt_pennylane.baselines import RandomSubspaceGenerator, SoftmaxPaperGenerator
+from qt_pennylane.datasets import mnist_tensors
+from qt_pennylane.mapping import n_qubits_for
+from qt_pennylane.optim import paper_schedule
+from qt_pennylane.tasks import MnistCNN
+from qt_pennylane.train import evaluate, fit
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_DATA_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data"
+DEFAULT_OUT = HERE / "results"
+TARGET_PARAMS = 6690
+N_QUBITS = n_qubits_for(TARGET_PARAMS)  # 13
+ACCURACY_MARK = 0.90
+
+# Training settings found with short probes on subsets (see the module's report / README):
+PAPER = dict(kind="qt", mapping="paper", lr=0.05, epochs=10, batch_size=128, lr_schedule="cosine")
+LEARNED = dict(kind="qt", mapping="learned", lr=0.01, epochs=10, batch_size=128, lr_schedule="cosine")
+LEARNED_HEADLINE_REPS = 16
+CLASSICAL = dict(kind="classical", lr=3e-3, epochs=15, batch_size=128, lr_schedule="cosine")
+SUBSPACE = dict(kind="random_subspace", lr=0.05, epochs=10, batch_size=128, lr_schedule="cosine")
+SOFTMAX = dict(kind="softmax_paper", lr=0.05, epochs=10, batch_size=128, lr_schedule="cosine")
+SCHEDULE = dict(kind="paper_schedule", mapping="paper", reps=26, train_limit=2000, periods=3, phi_iters=1000,
+                gamma_iters=20)
+
+EXPERIMENTS = ("paper_sweep", "learned_sweep", "headline", "baselines")
+
+
+def learned_param_count(reps: int, hidden=(4, 20, 4)) -> int:
+    """Trainable numbers of a learned-mapping QT model: 2·N·(L+1) angles plus G's weights."""
+    widths = [N_QUBITS + 1, *hidden, 1]
+    return 2 * N_QUBITS * (reps + 1) + sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
+
+
+def paper_param_count(reps: int) -> int:
+    """Trainable numbers of a paper-mapping QT model: 2·N·(L+1) angles plus γ."""
+    return 2 * N_QUBITS * (reps + 1) + 1
+
+
+def experiment_runs(name: str, quick: bool) -> list[dict]:
+    """The run configs of one experiment (each a flat, JSON-able dict)."""
+    runs: list[dict] = []
+    if name == "paper_sweep":
+        for reps in (1, 4, 7, 10, 13, 26):
+            runs.append(dict(PAPER, dataset="mnist", reps=reps, seed=0))
+    elif name == "learned_sweep":
+        for reps in (1, 4, 7, 10, 13, 16):
+            runs.append(dict(LEARNED, dataset="mnist", reps=reps, seed=0))
+    elif name == "headline":
+        for seed in (0, 1, 2):
+            runs.append(dict(PAPER, dataset="mnist", reps=26, seed=seed))
+            runs.append(dict(LEARNED, dataset="mnist", reps=LEARNED_HEADLINE_REPS, seed=seed))
+            runs.append(dict(LEARNED, dataset="fashion-mnist", reps=LEARNED_HEADLINE_REPS, seed=seed))
+    elif name == "baselines":
+        runs.append(dict(CLASSICAL, dataset="mnist", seed=0))
+        runs.append(dict(CLASSICAL, dataset="fashion-mnist", seed=0))
+        for n_trainable in (paper_param_count(26), learned_param_count(LEARNED_HEADLINE_REPS)):
+            runs.append(dict(SUBSPACE, dataset="mnist", n_trainable=n_trainable, seed=0))
+        runs.append(dict(SOFTMAX, dataset="mnist", seed=0))
+        runs.append(dict(SCHEDULE, dataset="mnist", seed=0))
+    else:
+        raise ValueError(f"experiment {name!r} is not known; expected one of {list(EXPERIMENTS)}")
+    if quick:
+        runs = [_quick(run) for run in runs]
+    return runs
+
+
+def _quick(run: dict) -> dict:
+    """Shrink a run to a smoke test: small subsets, one epoch, few layers, a tiny schedule."""
+    run = dict(run, train_limit=min(run.get("train_limit") or 512, 512), test_limit=1000, epochs=1)
+    if "reps" in run:
+        run["reps"] = min(run["reps"], 2)
+    if run["kind"] == "paper_schedule":
+        run.update(train_limit=256, periods=1, phi_iters=60, gamma_iters=2)
+    if run["kind"] == "random_subspace":
+        run["n_trainable"] = min(run["n_trainable"], 64)
+    return run
+
+
+def run_label(run: dict) -> str:
+    kind = run["kind"]
+    if kind == "qt":
+        return f"{run['dataset']} QT {run['mapping']} L={run['reps']} seed={run['seed']}"
+    if kind == "random_subspace":
+        return f"{run['dataset']} random subspace d={run['n_trainable']} seed={run['seed']}"
+    if kind == "paper_schedule":
+        return f"{run['dataset']} paper schedule L={run['reps']} on {run['train_limit']} seed={run['seed']}"
+    return f"{run['dataset']} {kind} seed={run['seed']}"
+
+
+def load_data(dataset: str, data_root: Path, train_limit: int | None, test_limit: int | None, cache: dict):
+    key = (dataset, train_limit, test_limit)
+    if key not in cache:
+        cache[key] = (
+            mnist_tensors(dataset, train=True, data_root=data_root, limit=train_limit),
+            mnist_tensors(dataset, train=False, data_root=data_root, limit=test_limit),
+        )
+    return cache[key]
+
+
+def build_model(run: dict) -> torch.nn.Module:
+    """The model a run trains; every random choice (init, pairing, projection) comes from ``run['seed']``."""
+    seed, dtype = run["seed"], getattr(torch, run.get("dtype", "float32"))
+    torch.manual_seed(seed)
+    target = MnistCNN(activation=run.get("activation", True))
+    kind = run["kind"]
+    if kind == "classical":
+        return target
+    if kind in ("qt", "paper_schedule"):
+        return QuantumTrainModel(target, reps=run["reps"], mapping=run["mapping"],
+                                 mapping_options=run.get("mapping_options"), seed=seed, dtype=dtype)
+    if kind == "random_subspace":
+        generator = RandomSubspaceGenerator.from_module(target, n_trainable=run["n_trainable"], seed=seed, dtype=dtype)
+        return QuantumTrainModel(target, generator=generator)
+    if kind == "softmax_paper":
+        return QuantumTrainModel(target, generator=SoftmaxPaperGenerator(TARGET_PARAMS, seed=seed, dtype=dtype))
+    raise ValueError(f"run kind {kind!r} is not known")
+
+
+def time_to_mark(history: list[dict], key: str, seconds_key: str) -> float | None:
+    for record in history:
+        if record.get(key) is not None and record[key] >= ACCURACY_MARK:
+            return record[seconds_key]
+    return None
+
+
+def execute(run: dict, data_root: Path, cache: dict) -> dict:
+    train_set, test_set = load_data(run["dataset"], data_root, run.get("train_limit"), run.get("test_limit"), cache)
+    model = build_model(run)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    started = time.perf_counter()
+    if run["kind"] == "paper_schedule":
+        history = paper_schedule(model, train_set, test_set, periods=run["periods"], phi_iters=run["phi_iters"],
+                                 gamma_iters=run["gamma_iters"], progress=False)
+        seconds_key = "seconds"
+    else:
+        history = fit(model, train_set, test_set, lr=run["lr"], epochs=run["epochs"],
+                      batch_size=run["batch_size"], lr_schedule=run["lr_schedule"], seed=run["seed"], progress=False)
+        seconds_key = "train_seconds"
+    wall = time.perf_counter() - started
+    final = model.export() if hasattr(model, "export") else model
+    return {
+        "label": run_label(run),
+        "config": run,
+        "history": history,
+        "final_test_accuracy": history[-1]["test_accuracy"],
+        "final_train_accuracy": history[-1]["train_accuracy"],
+        "final_test_loss": evaluate(final, test_set)[0],
+        "wall_seconds": wall,
+        "train_seconds": history[-1][seconds_key],
+        "time_to_90_test_seconds": time_to_mark(history, "test_accuracy", seconds_key),
+        "trainable_params": trainable,
+        "target_params": TARGET_PARAMS,
+        "param_ratio": trainable / TARGET_PARAMS,
+        "n_train": len(train_set),
+        "n_test": len(test_set),
+        "torch_threads": torch.get_num_threads(),
+    }
+
+
+def plot(name: str, results: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (curves, summary) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for result in results:
+        history = result["history"]
+        x_key = "epoch" if "epoch" in history[0] else "period"
+        curves.plot([r[x_key] for r in history], [100 * r["test_accuracy"] for r in history],
+                    marker="o", ms=3, label=result["label"])
+    curves.set_xlabel("epoch (paper schedule: period)")
+    curves.set_ylabel("test accuracy (%)")
+    curves.set_title(f"mnist {name}: test accuracy per epoch")
+    curves.grid(alpha=0.3)
+    curves.legend(fontsize=6)
+    if name in ("paper_sweep", "learned_sweep"):
+        reps = [r["config"]["reps"] for r in results]
+        summary.plot(reps, [100 * r["final_test_accuracy"] for r in results], marker="o")
+        for r in results:
+            summary.annotate(f"{r['trainable_params']}", (r["config"]["reps"], 100 * r["final_test_accuracy"]),
+                             fontsize=7, textcoords="offset points", xytext=(3, -10))
+        summary.set_xlabel("QNN layers L (annotated: trainable parameters)")
+        summary.set_ylabel("final test accuracy (%)")
+    else:
+        groups: dict[str, list[float]] = {}
+        for r in results:
+            key = r["label"].rsplit(" seed=", 1)[0]
+            groups.setdefault(key, []).append(100 * r["final_test_accuracy"])
+        names = list(groups)
+        means = [sum(v) / len(v) for v in groups.values()]
+        spread = [max(v) - min(v) for v in groups.values()]
+        summary.barh(range(len(names)), means, xerr=[s / 2 for s in spread])
+        summary.set_yticks(range(len(names)), names, fontsize=7)
+        summary.set_xlabel("final test accuracy (%) (mean; bar: range over seeds)")
+        summary.set_xlim(0, 100)
+    summary.set_title("final test accuracy")
+    summary.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write_json(path: Path, payload: dict) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(payload, indent=1))
+    tmp.replace(path)
+
+
+def run_experiment(name: str, args, cache: dict) -> list[dict]:
+    suffix = "_quick" if args.quick else ""
+    json_path = args.out_dir / f"mnist_{name}{suffix}.json"
+    previous: dict[str, dict] = {}
+    if json_path.is_file() and not args.fresh:
+        try:
+            for result in json.loads(json_path.read_text()).get("runs", []):
+                previous[json.dumps(result["config"], sort_keys=True)] = result
+        except (json.JSONDecodeError, KeyError):
+            previous = {}
+    runs = experiment_runs(name, args.quick)
+    if args.max_epochs is not None:
+        runs = [dict(r, epochs=min(r["epochs"], args.max_epochs)) if "epochs" in r else r for r in runs]
+    runs = [dict(r, dtype=args.dtype) for r in runs]
+    results: list[dict] = []
+    payload = {
+        "experiment": name,
+        "command": shlex.join([sys.executable, *sys.argv]),
+        "quick": args.quick,
+        "torch_threads": torch.get_num_threads(),
+        "torch_version": torch.__version__,
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "data_root": str(args.data_root),
+        "runs": results,
+    }
+    for index, run in enumerate(runs, 1):
+        key = json.dumps(run, sort_keys=True)
+        if key in previous:
+            result = previous[key]
+            print(f"[{name} {index}/{len(runs)}] {result['label']}: reused from {json_path.name} "
+                  f"(test {100 * result['final_test_accuracy']:.2f} %)", flush=True)
+        else:
+            print(f"[{name} {index}/{len(runs)}] {run_label(run)} ...", flush=True)
+            result = execute(run, args.data_root, cache)
+            t90 = result["time_to_90_test_seconds"]
+            print(
+                f"[{name} {index}/{len(runs)}] {result['label']}: test {100 * result['final_test_accuracy']:.2f} % "
+                f"train {100 * result['final_train_accuracy']:.2f} %, {result['trainable_params']} params, "
+                f"{result['train_seconds']:.1f} s training ({result['wall_seconds']:.1f} s wall), "
+                f"time to 90 %: {'-' if t90 is None else f'{t90:.1f} s'}",
+                flush=True,
+            )
+        results.append(result)
+        write_json(json_path, payload)
+    plot(name, results, json_path.with_suffix(".png"))
+    print(f"[{name}] wrote {json_path} and {json_path.with_suffix('.png').name}", flush=True)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="tiny smoke run (512 train / 1,000 test, 1 epoch)")
+    parser.add_argument("--only", choices=EXPERIMENTS, action="append", help="run only this experiment (repeatable)")
+    parser.add_argument("--data-root", type=Path, default=DEFAULT_DATA_ROOT, help="folder holding MNIST/ and FashionMNIST/")
+    parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT, help="where the JSON and PNG files go")
+    parser.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's choice)")
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32",
+                        help="dtype of the generators (circuit simulation and mapping)")
+    parser.add_argument("--max-epochs", type=int, help="cap every run's epochs (for a shorter benchmark)")
+    parser.add_argument("--fresh", action="store_true", help="re-run runs already present in the JSON")
+    args = parser.parse_args(argv)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    cache: dict = {}
+    for name in args.only or EXPERIMENTS:
+        run_experiment(name, args, cache)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""``QuantumWeightGenerator``: circuit angles φ → probabilities → flat weight vector θ.
+
+The circuit is the PennyLane QNode of :func:`qt_pennylane.ansatz.efficient_su2` on the
+chosen device. On analytic simulators (no shots) the generator runs the same circuit
+on :class:`qt_pennylane.engine.StatevectorEngine` instead, which gives identical
+probabilities and exact gradients without PennyLane's per-gate overhead.
+
+Example:
+    >>> gen = QuantumWeightGenerator(131, reps=1, seed=0)
+    >>> gen.n_qubits, gen().shape
+    (8, torch.Size([131]))
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .ansatz import angle_shape, check_entanglement, efficient_su2
+from .devices import diff_method_for, is_analytic, make_device
+from .mapping import make_mapping, n_qubits_for
+
+ENGINES = ("auto", "engine", "qnode")
+"""How probabilities are computed: ``"auto"`` picks the engine where it is exact."""
+
+
+class QuantumWeightGenerator(nn.Module):
+    """Generates ``n_params`` classical weights from an EfficientSU2 circuit.
+
+    ``n_qubits = ceil(log2(n_params))``; the angles ``phi`` have shape ``(reps + 1, 2, n_qubits)``
+    (Qiskit's order: ``phi[r, 0, q]`` is the RY angle, ``phi[r, 1, q]`` the RZ angle of qubit
+    ``q`` in rotation layer ``r``) and start uniform in ``[0, 2π)``.
+
+    Args:
+        n_params: number of weights to generate (M).
+        reps: EfficientSU2 repetitions (the paper's "QNN layers" L).
+        mapping: ``"paper"`` or ``"learned"`` (see :mod:`qt_pennylane.mapping`).
+        mapping_options: keyword options of the mapping (e.g. ``{"gamma": 0.3}``).
+        device: a device name understood by :func:`qt_pennylane.devices.make_device`.
+        shots: ``None`` for exact probabilities, else the number of samples per evaluation.
+        backend: backend name for remote Qiskit devices (e.g. ``"fake_manila"``).
+        entanglement: ``"reverse_linear"`` (Qiskit's default), ``"linear"``, ``"circular"``, ``"full"``.
+        seed: seeds the initial angles, the paper mapping's pairing and the mapping's initial weights.
+        engine: ``"auto"`` (fast engine on analytic simulators), ``"engine"`` (require it) or ``"qnode"``.
+        dtype: floating dtype of the angles and of the computation.
+
+    Raises:
+        ValueError: for a bad argument, naming it and its value.
+
+    Example:
+        >>> gen = QuantumWeightGenerator(10, reps=2, mapping="learned", seed=1)
+        >>> gen.phi.shape, gen.probabilities().shape
+        (torch.Size([3, 2, 4]), torch.Size([16]))
+    """
+
+    def __init__(
+        self,
+        n_params: int,
+        *,
+        reps: int = 1,
+        mapping: str = "paper",
+        mapping_options: dict | None = None,
+        device: str = "default.qubit",
+        shots: int | None = None,
+        backend: str | None = None,
+        entanglement: str = "reverse_linear",
+        seed: int | None = None,
+        engine: str = "auto",
+        dtype: torch.dtype = torch.float64,
+    ):
+        super().__init__()
+        n_qubits = n_qubits_for(n_params)
+        if not isinstance(reps, int) or isinstance(reps, bool) or reps < 0:
+            raise ValueError(f"reps must be a non-negative int, got {reps!r}")
+        if engine not in ENGINES:
+            raise ValueError(f"engine={engine!r} is not known; expected one of {list(ENGINES)}")
+        if dtype not in (torch.float32, torch.float64):
+            raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
+        analytic = is_analytic(device, shots)
+        if engine == "engine" and not analytic:
+            raise ValueError(
+                f"engine='engine' needs an analytic simulator without shots; device={device!r}, shots={shots!r} "
+                "is not one: use engine='auto' or 'qnode'"
+            )
+        self.n_params, self.n_qubits, self.reps = n_params, n_qubits, reps
+        self.entanglement = check_entanglement(entanglement)
+        self.device_name, self.shots, self.backend = device, shots, backend
+        self.mapping_name = mapping
+        self.uses_engine = engine == "engine" or (engine == "auto" and analytic)
+
+        with torch.random.fork_rng(devices=[]):
+            if seed is not None:
+                torch.manual_seed(seed)
+            phi = 2 * math.pi * torch.rand(angle_shape(n_qubits, reps), dtype=dtype)
+            options = dict(mapping_options or {})
+            if mapping == "paper":
+                options.setdefault("seed", seed)
+            self.mapping = make_mapping(mapping, n_qubits, n_params, **options).to(dtype)
+        self.phi = nn.Parameter(phi)
+        self._engine = None
+        self._qnode = None
+        if self.uses_engine:
+            from .engine import StatevectorEngine
+
+            self._engine = StatevectorEngine(n_qubits, reps, self.entanglement)
+        else:  # build the device now so a bad device, backend or shots fails here, not mid-training
+            self._qnode = self._build_qnode()
+
+    def _build_qnode(self):
+        import pennylane as qml
+
+        wires = list(range(self.n_qubits))
+        dev = make_device(self.device_name, self.n_qubits, shots=self.shots, backend=self.backend)
+        entanglement = self.entanglement
+
+        @qml.qnode(dev, interface="torch", diff_method=diff_method_for(self.device_name, self.shots))
+        def circuit(phi):
+            efficient_su2(phi, wires=wires, entanglement=entanglement)
+            return qml.probs(wires=wires)
+
+        return circuit
+
+    def qnode(self):
+        """The PennyLane QNode of the circuit (``qnode()(phi)`` → probabilities); the circuit's definition."""
+        if self._qnode is None:
+            self._qnode = self._build_qnode()
+        return self._qnode
+
+    def probabilities(self) -> torch.Tensor:
+        """The ``2**n_qubits`` measurement probabilities (PennyLane order), differentiable in ``phi``."""
+        if self.uses_engine:
+            return self._engine.probabilities(self.phi)
+        return self.qnode()(self.phi).to(self.phi.dtype)
+
+    def forward(self) -> torch.Tensor:
+        """The flat weight vector θ of length ``n_params``."""
+        return self.mapping(self.probabilities())
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_qnode"] = None  # rebuilt on use: devices do not pickle or deep-copy reliably
+        return state
+
+    def extra_repr(self) -> str:
+        where = "engine" if self.uses_engine else f"qnode on {self.device_name!r}"
+        shots = "" if self.shots is None else f", shots={self.shots}"
+        return (
+            f"n_params={self.n_params}, n_qubits={self.n_qubits}, reps={self.reps}, "
+            f"entanglement={self.entanglement!r}, mapping={self.mapping_name!r}, {where}{shots}"
+        )

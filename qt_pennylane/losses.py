@@ -1,0 +1,28 @@
+"""The paper's loss: cross-entropy plus the training error rate.
+
+Example:
+    >>> logits = torch.tensor([[2.0, 0.0], [2.0, 0.0]])
+    >>> round(float(CrossEntropyWithErrorRate()(logits, torch.tensor([0, 1]))), 4)
+    1.6269
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+def error_rate(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """``N_fail / N``: the fraction of rows whose arg-max is not the target (no gradient)."""
+    return (logits.argmax(dim=-1) != targets).float().mean()
+
+
+class CrossEntropyWithErrorRate(nn.Module):
+    """``CE(logits, targets) + N_fail / N`` (arXiv:2402.16465).
+
+    The error-rate term is piecewise constant: it adds nothing to the gradient and only
+    matters to gradient-free optimizers (the paper's COBYLA / Nelder–Mead schedule).
+    """
+
+    def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(logits, targets) + error_rate(logits, targets).to(logits.dtype)

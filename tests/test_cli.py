@@ -1,0 +1,59 @@
+import json
+import re
+
+import pytest
+import torch
+
+from qt_pennylane.cli import main, parse_shots, resolve_shots
+
+KEYS = {"task", "n_qubits", "reps", "mapping", "device", "trainable_params", "target_params", "param_ratio",
+        "train_accuracy", "test_accuracy", "seconds", "backend", "shots"}
+
+
+def run_cli(capsys, *argv):
+    assert main(["train", "--quiet", *argv]) == 0
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_iris_gradient_run_prints_the_summary_and_writes_outputs(capsys, tmp_path):
+    summary = run_cli(capsys, "--task", "iris", "--epochs", "5", "--out", str(tmp_path / "run"))
+    assert KEYS <= set(summary)
+    assert summary["n_qubits"] == 8 and summary["trainable_params"] == 33 and summary["target_params"] == 131
+    assert summary["param_ratio"] == pytest.approx(33 / 131)
+    written = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert written["test_accuracy"] == summary["test_accuracy"] and len(written["history"]) == 5
+    plain = torch.load(tmp_path / "run" / "classical_model.pt", weights_only=False)
+    assert sum(p.numel() for p in plain.parameters()) == 131
+    assert (tmp_path / "run" / "checkpoint.pt").is_file()
+
+
+def test_paper_schedule_run_and_resume(capsys, tmp_path):
+    args = ["--optimizer", "paper", "--phi-iters", "5", "--gamma-iters", "1", "--out", str(tmp_path)]
+    first = run_cli(capsys, *args, "--periods", "1")
+    second = run_cli(capsys, *args, "--periods", "2", "--resume", str(tmp_path / "checkpoint.pt"))
+    assert first["trainable_params"] == second["trainable_params"] == 33
+    history = json.loads((tmp_path / "summary.json").read_text())["history"]
+    assert [r["period"] for r in history] == [1, 2]
+
+
+def test_shots_syntax():
+    assert parse_shots("none") is None and parse_shots("4096") == 4096 and parse_shots("13x") == "13x"
+    assert resolve_shots("13x", 8) == 13 * 256 and resolve_shots(100, 8) == 100 and resolve_shots(None, 8) is None
+
+
+@pytest.mark.parametrize(
+    "argv, match",
+    [
+        (["--shots", "0"], r"--shots must be positive, got '0'"),
+        (["--shots", "many"], r"--shots must be an int, 'Kx'"),
+        (["--epochs", "0"], r"epochs must be a positive int, got 0"),
+        (["--optimizer", "paper", "--phi-iters", "0"], r"phi_iters must be a positive int, got 0"),
+        (["--resume", "/nonexistent/ckpt.pt"], r"--resume '/nonexistent/ckpt.pt' does not exist"),
+        (["--task", "cifar"], r"invalid choice: 'cifar'"),
+    ],
+)
+def test_bad_input_exits_with_a_clear_message(capsys, argv, match):
+    with pytest.raises(SystemExit) as stop:
+        main(["train", "--quiet", *argv])
+    assert stop.value.code == 2
+    assert re.search(match, capsys.readouterr().err)

@@ -1,0 +1,78 @@
+import pytest
+import torch
+
+from qt_pennylane import QuantumWeightGenerator
+
+
+def test_sizes_and_shapes():
+    gen = QuantumWeightGenerator(131, reps=1, seed=0)
+    assert gen.n_qubits == 8 and gen.phi.shape == (2, 2, 8)
+    probs = gen.probabilities()
+    assert probs.shape == (256,) and torch.isclose(probs.sum(), torch.tensor(1.0, dtype=probs.dtype))
+    assert gen().shape == (131,)
+    assert sum(p.numel() for p in gen.parameters()) == 33
+
+
+def test_small_n_params_use_one_qubit():
+    gen = QuantumWeightGenerator(1, reps=0, seed=0)
+    assert gen.n_qubits == 1 and gen().shape == (1,)
+
+
+def test_engine_and_qnode_agree_and_both_differentiate():
+    fast = QuantumWeightGenerator(20, reps=2, seed=4, engine="engine")
+    slow = QuantumWeightGenerator(20, reps=2, seed=4, engine="qnode")
+    assert fast.uses_engine and not slow.uses_engine
+    assert torch.allclose(fast(), slow(), atol=1e-10)
+    fast().square().sum().backward()
+    slow().square().sum().backward()
+    assert torch.allclose(fast.phi.grad, slow.phi.grad, atol=1e-8)
+    assert torch.allclose(fast.mapping.log_gamma.grad, slow.mapping.log_gamma.grad, atol=1e-8)
+
+
+def test_auto_picks_engine_only_where_exact():
+    assert QuantumWeightGenerator(8, device="default.qubit").uses_engine
+    assert QuantumWeightGenerator(8, device="lightning.qubit").uses_engine
+    assert not QuantumWeightGenerator(8, device="default.qubit", shots=100).uses_engine
+
+
+def test_seed_reproduces_and_differs():
+    a, b, c = (QuantumWeightGenerator(30, reps=1, seed=s) for s in (5, 5, 6))
+    assert torch.equal(a.phi, b.phi) and torch.equal(a(), b())
+    assert not torch.equal(a.phi, c.phi)
+
+
+def test_lightning_qnode_with_parameter_shift_gives_gradients():
+    gen = QuantumWeightGenerator(6, reps=1, device="lightning.qubit", engine="qnode", seed=0)
+    reference = QuantumWeightGenerator(6, reps=1, engine="engine", seed=0)
+    gen().sum().backward()
+    reference().sum().backward()
+    assert torch.allclose(gen.phi.grad, reference.phi.grad, atol=1e-6)
+
+
+def test_float32_generation():
+    gen = QuantumWeightGenerator(40, reps=2, seed=0, dtype=torch.float32)
+    reference = QuantumWeightGenerator(40, reps=2, seed=0)
+    assert gen().dtype == torch.float32
+    assert torch.allclose(gen().double(), reference(), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(n_params=0), r"n_params must be a positive int, got 0"),
+        (dict(n_params=10, reps=-1), r"reps must be a non-negative int, got -1"),
+        (dict(n_params=10, engine="gpu"), r"engine='gpu'"),
+        (dict(n_params=10, dtype=torch.float16), r"dtype must be"),
+        (dict(n_params=10, mapping="nope"), r"mapping='nope'"),
+        (dict(n_params=10, entanglement="ring"), r"entanglement='ring'"),
+        (dict(n_params=10, engine="engine", shots=100), r"engine='engine' needs an analytic simulator"),
+    ],
+)
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        QuantumWeightGenerator(**kwargs)
+
+
+def test_repr_shows_sizes_not_state():
+    text = repr(QuantumWeightGenerator(131, reps=1, seed=0))
+    assert "n_qubits=8" in text and "reps=1" in text and "n_params=131" in text and "tensor" not in text

@@ -1,0 +1,22 @@
+import torch
+
+from qt_pennylane import CrossEntropyWithErrorRate
+from qt_pennylane.losses import error_rate
+
+
+def test_error_rate_on_a_hand_made_example():
+    logits = torch.tensor([[3.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+    targets = torch.tensor([0, 1, 0, 2])  # rows 2 and 3 are wrong
+    assert error_rate(logits, targets).item() == 0.5
+    expected = torch.nn.functional.cross_entropy(logits, targets) + 0.5
+    assert torch.isclose(CrossEntropyWithErrorRate()(logits, targets), expected)
+
+
+def test_error_rate_term_has_no_gradient():
+    logits = torch.randn(6, 3, requires_grad=True)
+    targets = torch.tensor([0, 1, 2, 0, 1, 2])
+    CrossEntropyWithErrorRate()(logits, targets).backward()
+    grad_full = logits.grad.clone()
+    logits.grad = None
+    torch.nn.functional.cross_entropy(logits, targets).backward()
+    assert torch.allclose(grad_full, logits.grad)

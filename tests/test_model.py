@@ -1,0 +1,117 @@
+import subprocess
+import sys
+
+import pytest
+import torch
+from torch import nn
+
+from qt_pennylane import QuantumTrainModel, QuantumWeightGenerator
+
+
+def test_injection_equals_load_state_dict(tiny_mlp):
+    model = QuantumTrainModel(tiny_mlp, reps=2, seed=0)
+    x = torch.randn(7, 3)
+    reference = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    with torch.no_grad():
+        reference.load_state_dict({k: v.detach() for k, v in model.generated_parameters().items()})
+    assert torch.allclose(model(x), reference(x), atol=1e-7)
+
+
+def test_only_generator_parameters_are_trainable_and_counted(tiny_mlp):
+    model = QuantumTrainModel(tiny_mlp, reps=1, seed=0)
+    names = [name for name, _ in model.named_parameters()]
+    assert all(name.startswith("generator.") for name in names)
+    assert sum(p.numel() for p in model.parameters()) == 2 * 5 * 2 + 1  # 20 angles + gamma
+    assert model.n_target_params == 26
+    assert sum(p.numel() for p in tiny_mlp.parameters()) == 26  # the caller's module is untouched
+
+
+def test_export_matches_and_is_plain(tiny_mlp):
+    model = QuantumTrainModel(tiny_mlp, reps=1, seed=2)
+    plain = model.export()
+    x = torch.randn(4, 3)
+    assert type(plain) is nn.Sequential
+    assert [n for n, _ in plain.named_parameters()] == [n for n, _ in tiny_mlp.named_parameters()]
+    assert torch.allclose(plain(x), model(x), atol=1e-7)
+
+
+def test_export_runs_where_pennylane_cannot_be_imported(tiny_mlp, tmp_path):
+    model = QuantumTrainModel(tiny_mlp, reps=1, seed=2)
+    x = torch.randn(4, 3)
+    torch.save({"model": model.export(), "x": x, "y": model(x).detach()}, tmp_path / "plain.pt")
+    script = f"""
+import sys
+sys.modules["pennylane"] = None   # any import of pennylane now raises ImportError
+sys.modules["qiskit"] = None
+import torch
+blob = torch.load({str(tmp_path / 'plain.pt')!r}, weights_only=False)
+assert torch.allclose(blob["model"](blob["x"]), blob["y"], atol=1e-7)
+assert not any(name.startswith(("pennylane", "qt_pennylane", "qiskit")) for name in sys.modules if sys.modules[name])
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+def test_state_dict_round_trip_gives_same_outputs(tiny_mlp):
+    model = QuantumTrainModel(tiny_mlp, reps=2, mapping="learned", seed=0)
+    other = QuantumTrainModel(tiny_mlp, reps=2, mapping="learned", seed=99)
+    x = torch.randn(5, 3)
+    assert not torch.allclose(model(x), other(x))
+    other.load_state_dict(model.state_dict())
+    assert torch.equal(model(x), other(x))
+
+
+def test_buffers_behave_as_in_the_target():
+    target = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+    model = QuantumTrainModel(target, reps=1, seed=0)
+    assert "target.1.running_mean" in model.state_dict()
+    model.train()
+    model(torch.randn(16, 3) + 5.0)
+    assert model.target[1].num_batches_tracked.item() == 1
+    assert model.target[1].running_mean.abs().sum() > 0
+    model.eval()
+    x = torch.randn(3, 3)
+    plain = model.export().eval()
+    assert torch.allclose(plain(x), model(x), atol=1e-6)
+
+
+def test_dtype_follows_the_target():
+    model = QuantumTrainModel(nn.Linear(2, 2).double(), reps=1, seed=0)
+    assert model(torch.randn(3, 2, dtype=torch.float64)).dtype == torch.float64
+    assert model.export().weight.dtype == torch.float64
+
+
+def test_plain_torch_loop_lowers_the_loss(tiny_mlp):
+    torch.manual_seed(0)
+    x = torch.randn(64, 3)
+    y = (x[:, 0] > 0).long()
+    model = QuantumTrainModel(tiny_mlp, reps=2, seed=0)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
+    losses = []
+    for _ in range(30):
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.8 * losses[0]
+
+
+def test_custom_generator_and_errors(tiny_mlp):
+    generator = QuantumWeightGenerator(26, reps=1, seed=0)
+    assert QuantumTrainModel(tiny_mlp, generator).generator is generator
+    with pytest.raises(ValueError, match=r"generator.n_params=27 but the target has 26 parameters"):
+        QuantumTrainModel(tiny_mlp, QuantumWeightGenerator(27, reps=1))
+    with pytest.raises(ValueError, match=r"not both"):
+        QuantumTrainModel(tiny_mlp, generator, reps=2)
+    with pytest.raises(ValueError, match=r"has no parameters"):
+        QuantumTrainModel(nn.ReLU())
+    with pytest.raises(ValueError, match=r"target must be a torch.nn.Module, got int"):
+        QuantumTrainModel(3)
+
+
+def test_repr_names_the_sizes(tiny_mlp):
+    text = repr(QuantumTrainModel(tiny_mlp, reps=1, seed=0))
+    assert "target_params=26" in text and "n_qubits=5" in text and "mapping='paper'" in text

@@ -1,0 +1,102 @@
+import numpy as np
+import pytest
+import scipy.optimize
+import torch
+
+from qt_pennylane import QuantumTrainModel
+from qt_pennylane import optim as optim_module
+from qt_pennylane.optim import assign, flatten, paper_schedule
+from qt_pennylane.tasks import get_task
+
+
+@pytest.fixture(scope="module")
+def iris():
+    return get_task("iris").load()
+
+
+def iris_model(seed=0, **kwargs):
+    return QuantumTrainModel(get_task("iris").build_model(), reps=1, seed=seed, **kwargs)
+
+
+def test_flatten_assign_round_trip():
+    params = [torch.nn.Parameter(torch.randn(2, 3)), torch.nn.Parameter(torch.randn(4, dtype=torch.float64))]
+    vector = flatten(params)
+    assert vector.shape == (10,) and vector.dtype == np.float64
+    assign(params, vector + 1)
+    assert np.allclose(flatten(params), vector + 1, atol=1e-6)
+
+
+def test_schedule_alternates_cobyla_on_phi_and_nelder_mead_on_gamma(iris, monkeypatch):
+    model = iris_model()
+    phi, log_gamma = model.generator.phi, model.generator.mapping.log_gamma
+    calls = []
+    real = scipy.optimize.minimize
+
+    def spy(fun, x0, method, options):
+        before = phi.detach().clone(), log_gamma.detach().clone()
+        result = real(fun, x0, method=method, options=options)
+        calls.append((method, len(x0), before, (phi.detach().clone(), log_gamma.detach().clone()), result.nfev))
+        return result
+
+    monkeypatch.setattr(optim_module.scipy.optimize, "minimize", spy)
+    history = paper_schedule(model, *iris, periods=2, phi_iters=15, gamma_iters=3, progress=False)
+    assert [c[0] for c in calls] == ["COBYLA", "Nelder-Mead", "COBYLA", "Nelder-Mead"]
+    for method, size, (phi0, g0), (phi1, g1), _ in calls:
+        if method == "COBYLA":
+            assert size == phi.numel() and torch.equal(g0, g1) and not torch.equal(phi0, phi1)
+        else:
+            assert size == 1 and torch.equal(phi0, phi1)
+    for record, (cobyla, nelder) in zip(history, zip(calls[::2], calls[1::2])):
+        assert record["phi_evaluations"] == cobyla[4] <= 15
+        assert record["gamma_evaluations"] == nelder[4] <= 2 + 3 * 3  # n+1 for the simplex, <= n+2 per iteration
+
+
+def test_schedule_never_runs_backward(iris, monkeypatch):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("backward was called")
+
+    monkeypatch.setattr(torch.Tensor, "backward", forbidden)
+    monkeypatch.setattr(torch.autograd, "backward", forbidden)
+    history = paper_schedule(iris_model(), *iris, periods=1, phi_iters=10, gamma_iters=2, progress=False)
+    assert history[0]["loss"] > 0
+
+
+def test_schedule_lowers_the_loss(iris):
+    model = iris_model()
+    history = paper_schedule(model, *iris, periods=3, phi_iters=40, gamma_iters=4, progress=False)
+    assert history[-1]["loss"] < history[0]["loss"] or history[-1]["train_accuracy"] > 0.9
+
+
+def test_resume_equals_uninterrupted_run(iris, tmp_path):
+    kwargs = dict(phi_iters=12, gamma_iters=2, progress=False, config={"seed": 0})
+    full = paper_schedule(iris_model(), *iris, periods=3, **kwargs)
+    paper_schedule(iris_model(), *iris, periods=2, checkpoint=tmp_path / "c.pt", **kwargs)
+    resumed_model = iris_model(seed=5)
+    resumed = paper_schedule(resumed_model, *iris, periods=3, resume=tmp_path / "c.pt", **kwargs)
+    assert [r["loss"] for r in resumed] == [r["loss"] for r in full]
+    assert [r["phi_evaluations"] for r in resumed] == [r["phi_evaluations"] for r in full]
+
+
+def test_schedule_works_with_shots(iris):
+    model = iris_model(shots=2000)
+    history = paper_schedule(model, *iris, periods=1, phi_iters=3, gamma_iters=1, progress=False)
+    assert np.isfinite(history[0]["loss"])
+
+
+@pytest.mark.parametrize("name", ["periods", "phi_iters", "gamma_iters"])
+@pytest.mark.parametrize("value", [0, -3])
+def test_non_positive_budgets_are_refused(iris, name, value):
+    with pytest.raises(ValueError, match=rf"{name} must be a positive int, got {value}"):
+        paper_schedule(iris_model(), *iris, progress=False, **{name: value})
+
+
+def test_resume_from_another_model_is_refused_and_nothing_is_overwritten(iris, tmp_path):
+    path = tmp_path / "c.pt"
+    paper_schedule(iris_model(), *iris, periods=1, phi_iters=3, gamma_iters=1, checkpoint=path,
+                   config={"reps": 1}, progress=False)
+    before = path.read_bytes()
+    other = QuantumTrainModel(get_task("iris").build_model(), reps=2, seed=0)
+    with pytest.raises(ValueError, match=r"different model or run: reps: checkpoint 1 vs now 2"):
+        paper_schedule(other, *iris, periods=2, phi_iters=3, gamma_iters=1, checkpoint=path, resume=path,
+                       config={"reps": 2}, progress=False)
+    assert path.read_bytes() == before

@@ -1,0 +1,80 @@
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import TensorDataset
+
+from qt_pennylane import QuantumTrainModel
+from qt_pennylane.train import evaluate, fit
+
+
+@pytest.fixture
+def blobs():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(96, 3, generator=g)
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).long()
+    return TensorDataset(x[:64], y[:64]), TensorDataset(x[64:], y[64:])
+
+
+def make_model(tiny_mlp, seed=0):
+    return QuantumTrainModel(tiny_mlp, reps=2, seed=seed)
+
+
+def test_fit_minibatch_lowers_loss_and_records_history(tiny_mlp, blobs):
+    model = make_model(tiny_mlp)
+    before = evaluate(model.export(), blobs[0])[0]
+    history = fit(model, *blobs, lr=0.1, epochs=6, batch_size=16, progress=False)
+    assert [r["epoch"] for r in history] == [1, 2, 3, 4, 5, 6]
+    assert history[-1]["loss"] < before
+    assert 0.0 <= history[-1]["test_accuracy"] <= 1.0
+    assert history[-1]["train_seconds"] >= history[0]["train_seconds"] > 0
+
+
+def test_eval_every_records_only_those_epochs(tiny_mlp, blobs):
+    history = fit(make_model(tiny_mlp), *blobs, epochs=5, eval_every=2, progress=False)
+    assert [r["epoch"] for r in history] == [2, 4, 5]
+
+
+def test_resume_continues_exactly(tiny_mlp, blobs, tmp_path):
+    kwargs = dict(lr=0.05, epochs=4, batch_size=16, seed=3, progress=False, config={"run": "a"})
+    straight = make_model(tiny_mlp)
+    full = fit(straight, *blobs, checkpoint=tmp_path / "full.pt", **kwargs)
+    interrupted = make_model(tiny_mlp)
+    fit(interrupted, *blobs, checkpoint=tmp_path / "part.pt", **{**kwargs, "epochs": 2})
+    resumed = make_model(tiny_mlp, seed=42)  # any starting state: the checkpoint replaces it
+    history = fit(resumed, *blobs, resume=tmp_path / "part.pt", checkpoint=tmp_path / "part.pt", **kwargs)
+    assert [r["loss"] for r in history] == [r["loss"] for r in full]
+    for a, b in zip(straight.parameters(), resumed.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_resume_refuses_another_run_and_keeps_the_file(tiny_mlp, blobs, tmp_path):
+    path = tmp_path / "ckpt.pt"
+    fit(make_model(tiny_mlp), *blobs, epochs=1, checkpoint=path, config={"reps": 2}, progress=False)
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match=r"different model or run: reps: checkpoint 2 vs now 3"):
+        fit(make_model(tiny_mlp), *blobs, epochs=2, checkpoint=path, resume=path, config={"reps": 3}, progress=False)
+    assert path.read_bytes() == before
+    with pytest.raises(FileNotFoundError, match=r"resume checkpoint .*missing.pt' does not exist"):
+        fit(make_model(tiny_mlp), *blobs, epochs=2, resume=tmp_path / "missing.pt", progress=False)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(epochs=0), r"epochs must be a positive int, got 0"),
+        (dict(batch_size=-4), r"batch_size must be a positive int, got -4"),
+        (dict(optimizer="lion"), r"optimizer='lion' is not a gradient optimizer"),
+        (dict(lr=-1.0), r"lr must be positive, got -1.0"),
+        (dict(lr_schedule="step"), r"lr_schedule='step'"),
+    ],
+)
+def test_bad_arguments(tiny_mlp, blobs, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        fit(make_model(tiny_mlp), *blobs, progress=False, **kwargs)
+
+
+def test_fit_trains_a_plain_module_too(blobs):
+    torch.manual_seed(0)
+    plain = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 2))
+    history = fit(plain, *blobs, lr=0.05, epochs=10, batch_size=16, progress=False)
+    assert history[-1]["train_accuracy"] > 0.8
