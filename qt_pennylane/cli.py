@@ -86,7 +86,7 @@ def run_train(args: argparse.Namespace) -> dict:
     if args.optimizer != PAPER:
         from .devices import check_gradient_support
 
-        check_gradient_support(args.device, shots, args.optimizer)
+        check_gradient_support(args.device, shots, args.optimizer, backend=args.backend)
     if args.resume is not None and not args.resume.is_file():
         raise ValueError(f"--resume {str(args.resume)!r} does not exist")
     train_set, test_set = task.load(data_root=args.data_root, limit=args.limit)

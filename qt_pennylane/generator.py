@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from .ansatz import angle_shape, check_entanglement, efficient_su2
-from .devices import diff_method_for, is_analytic, make_device
+from .devices import diff_method_for, effective_shots, is_analytic, make_device
 from .mapping import make_mapping, n_qubits_for
 
 ENGINES = ("auto", "engine", "qnode")
@@ -40,8 +40,10 @@ class QuantumWeightGenerator(nn.Module):
         device: a device name understood by :func:`qt_pennylane.devices.make_device`.
         shots: ``None`` for exact probabilities, else the number of samples per evaluation.
         backend: backend name for remote Qiskit devices (e.g. ``"fake_manila"``).
+        noise_backend: for ``qiskit.aer``: a fake IBM backend whose noise model is simulated.
         entanglement: ``"reverse_linear"`` (Qiskit's default), ``"linear"``, ``"circular"``, ``"full"``.
-        seed: seeds the initial angles, the paper mapping's pairing and the mapping's initial weights.
+        seed: seeds the initial angles, the paper mapping's pairing, the mapping's initial weights
+            and the device's sampling.
         engine: ``"auto"`` (fast engine on analytic simulators), ``"engine"`` (require it) or ``"qnode"``.
         dtype: floating dtype of the angles and of the computation.
 
@@ -64,6 +66,7 @@ class QuantumWeightGenerator(nn.Module):
         device: str = "default.qubit",
         shots: int | None = None,
         backend: str | None = None,
+        noise_backend: str | None = None,
         entanglement: str = "reverse_linear",
         seed: int | None = None,
         engine: str = "auto",
@@ -77,7 +80,7 @@ class QuantumWeightGenerator(nn.Module):
             raise ValueError(f"engine={engine!r} is not known; expected one of {list(ENGINES)}")
         if dtype not in (torch.float32, torch.float64):
             raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
-        analytic = is_analytic(device, shots)
+        analytic = is_analytic(device, shots, noise_backend=noise_backend)
         if engine == "engine" and not analytic:
             raise ValueError(
                 f"engine='engine' needs an analytic simulator without shots; device={device!r}, shots={shots!r} "
@@ -85,14 +88,16 @@ class QuantumWeightGenerator(nn.Module):
             )
         self.n_params, self.n_qubits, self.reps = n_params, n_qubits, reps
         self.entanglement = check_entanglement(entanglement)
-        self.device_name, self.shots, self.backend = device, shots, backend
+        self.device_name, self.backend, self.noise_backend = device, backend, noise_backend
+        self.shots = effective_shots(device, shots, noise_backend=noise_backend)
+        self.seed = seed
         self.mapping_name = mapping
         self.uses_engine = engine == "engine" or (engine == "auto" and analytic)
 
         with torch.random.fork_rng(devices=[]):
             if seed is not None:
                 torch.manual_seed(seed)
-            phi = 2 * math.pi * torch.rand(angle_shape(n_qubits, reps), dtype=dtype)
+            phi = (2 * math.pi * torch.rand(angle_shape(n_qubits, reps), dtype=torch.float64)).to(dtype)
             options = dict(mapping_options or {})
             if mapping == "paper":
                 options.setdefault("seed", seed)
@@ -111,7 +116,10 @@ class QuantumWeightGenerator(nn.Module):
         import pennylane as qml
 
         wires = list(range(self.n_qubits))
-        dev = make_device(self.device_name, self.n_qubits, shots=self.shots, backend=self.backend)
+        dev = make_device(
+            self.device_name, self.n_qubits, shots=self.shots, backend=self.backend,
+            noise_backend=self.noise_backend, seed=self.seed,
+        )
         entanglement = self.entanglement
 
         @qml.qnode(dev, interface="torch", diff_method=diff_method_for(self.device_name, self.shots))

@@ -22,11 +22,16 @@ from .generator import QuantumWeightGenerator
 
 
 def _strip_parameters(module: nn.Module) -> list[tuple[str, torch.Size, torch.dtype]]:
-    """Remove every parameter from ``module`` in place; return their names, shapes and dtypes."""
+    """Empty every parameter slot of ``module`` in place; return the names, shapes and dtypes.
+
+    Each slot is set to ``None`` (PyTorch's "absent parameter"): it leaves ``named_parameters()``
+    and ``state_dict()`` but keeps its place, so :meth:`QuantumTrainModel.export` refills the
+    slots in the original order.
+    """
     specs = [(name, p.shape, p.dtype) for name, p in module.named_parameters()]
     for name, _, _ in specs:
         owner, _, leaf = name.rpartition(".")
-        del module.get_submodule(owner)._parameters[leaf]
+        module.get_submodule(owner)._parameters[leaf] = None
     return specs
 
 
@@ -34,7 +39,8 @@ class QuantumTrainModel(nn.Module):
     """Runs ``target`` with weights produced by a (quantum) weight generator.
 
     Only the generator's parameters are trainable and counted; the target's own weights are
-    discarded (the target passed in is not modified: the model keeps a copy).
+    discarded (the target passed in is not modified: the model keeps a copy, ``model.target``,
+    whose parameter slots are empty outside ``forward``; use :meth:`export` for a filled one).
 
     Args:
         target: any ``nn.Module``; its parameter count sets the generator's ``n_params``.

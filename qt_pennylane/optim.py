@@ -9,14 +9,15 @@ Example:
     >>> from qt_pennylane.tasks import get_task
     >>> train_set, test_set = get_task("iris").load()
     >>> model = QuantumTrainModel(get_task("iris").build_model(), seed=0)
-    >>> history = paper_schedule(model, train_set, test_set, periods=1, phi_iters=5, gamma_iters=2, progress=False)
-    >>> history[0]["period"], history[0]["phi_evaluations"] <= 5
+    >>> history = paper_schedule(model, train_set, test_set, periods=1, phi_iters=40, gamma_iters=2, progress=False)
+    >>> history[0]["period"], history[0]["phi_evaluations"] <= 40
     (1, True)
 """
 from __future__ import annotations
 
 import logging
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -91,7 +92,9 @@ def paper_schedule(
     """Train with the schedule of arXiv:2402.16465 (``METHOD.md`` §4).
 
     Each of ``periods`` periods runs COBYLA over φ for at most ``phi_iters`` function evaluations
-    (scipy's ``maxiter`` for COBYLA counts evaluations) with the mapping fixed, then Nelder–Mead
+    (scipy's ``maxiter`` for COBYLA counts evaluations; COBYLA needs at least ``len(φ) + 2`` to
+    build its first simplex, so a smaller budget is raised to that, with a warning) with the
+    mapping fixed, then Nelder–Mead
     over the mapping's parameters (γ for the paper mapping) for ``gamma_iters`` iterations with φ
     fixed (Nelder–Mead spends one to ``n + 2`` evaluations per iteration, plus ``n + 1`` for its
     first simplex). The loss defaults to :class:`CrossEntropyWithErrorRate`.
@@ -115,6 +118,12 @@ def paper_schedule(
     phi_group, gamma_group = split_parameters(model)
     inputs, targets = train_set.tensors
     config = dict(config or {})
+    phi_budget = max(phi_iters, phi_group[0].numel() + 2)
+    if phi_budget > phi_iters:
+        warnings.warn(
+            f"phi_iters={phi_iters} is below COBYLA's minimum of len(phi) + 2 = {phi_budget} evaluations; "
+            f"using {phi_budget}", UserWarning, stacklevel=2,
+        )
     history: list[dict] = []
     if resume is not None:
         state = load_checkpoint(resume)
@@ -129,7 +138,7 @@ def paper_schedule(
         started = time.perf_counter()
         phi_objective = _Objective(model, phi_group, inputs, targets, loss_fn)
         result = scipy.optimize.minimize(
-            phi_objective, flatten(phi_group), method="COBYLA", options={"maxiter": phi_iters}
+            phi_objective, flatten(phi_group), method="COBYLA", options={"maxiter": phi_budget}
         )
         assign(phi_group, result.x)
         gamma_objective = _Objective(model, gamma_group, inputs, targets, loss_fn)

@@ -103,7 +103,7 @@ def _iris_loader(*, data_root=None, limit: int | None = None):
 
 
 TASKS = {
-    "iris": Task("iris", IrisMLP, _iris_loader, dict(reps=1, epochs=300, batch_size=None, lr=0.1)),
+    "iris": Task("iris", IrisMLP, _iris_loader, dict(reps=1, epochs=100, batch_size=None, lr=0.1, eval_every=10)),
     "mnist": Task("mnist", MnistCNN, _load_vision("mnist"), dict(reps=26, epochs=10, batch_size=128, lr=0.01)),
     "fashion-mnist": Task(
         "fashion-mnist", MnistCNN, _load_vision("fashion-mnist"), dict(reps=26, epochs=10, batch_size=128, lr=0.01)

@@ -28,7 +28,7 @@ def test_iris_gradient_run_prints_the_summary_and_writes_outputs(capsys, tmp_pat
 
 
 def test_paper_schedule_run_and_resume(capsys, tmp_path):
-    args = ["--optimizer", "paper", "--phi-iters", "5", "--gamma-iters", "1", "--out", str(tmp_path)]
+    args = ["--optimizer", "paper", "--phi-iters", "34", "--gamma-iters", "1", "--out", str(tmp_path)]
     first = run_cli(capsys, *args, "--periods", "1")
     second = run_cli(capsys, *args, "--periods", "2", "--resume", str(tmp_path / "checkpoint.pt"))
     assert first["trainable_params"] == second["trainable_params"] == 33

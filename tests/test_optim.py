@@ -39,7 +39,7 @@ def test_schedule_alternates_cobyla_on_phi_and_nelder_mead_on_gamma(iris, monkey
         return result
 
     monkeypatch.setattr(optim_module.scipy.optimize, "minimize", spy)
-    history = paper_schedule(model, *iris, periods=2, phi_iters=15, gamma_iters=3, progress=False)
+    history = paper_schedule(model, *iris, periods=2, phi_iters=40, gamma_iters=3, progress=False)
     assert [c[0] for c in calls] == ["COBYLA", "Nelder-Mead", "COBYLA", "Nelder-Mead"]
     for method, size, (phi0, g0), (phi1, g1), _ in calls:
         if method == "COBYLA":
@@ -47,8 +47,14 @@ def test_schedule_alternates_cobyla_on_phi_and_nelder_mead_on_gamma(iris, monkey
         else:
             assert size == 1 and torch.equal(phi0, phi1)
     for record, (cobyla, nelder) in zip(history, zip(calls[::2], calls[1::2])):
-        assert record["phi_evaluations"] == cobyla[4] <= 15
+        assert record["phi_evaluations"] == cobyla[4] <= 40
         assert record["gamma_evaluations"] == nelder[4] <= 2 + 3 * 3  # n+1 for the simplex, <= n+2 per iteration
+
+
+def test_cobyla_budget_below_its_minimum_is_raised_with_a_warning(iris):
+    with pytest.warns(UserWarning, match=r"phi_iters=5 is below COBYLA's minimum of len\(phi\) \+ 2 = 34"):
+        history = paper_schedule(iris_model(), *iris, periods=1, phi_iters=5, gamma_iters=1, progress=False)
+    assert history[0]["phi_evaluations"] <= 34
 
 
 def test_schedule_never_runs_backward(iris, monkeypatch):
@@ -57,7 +63,7 @@ def test_schedule_never_runs_backward(iris, monkeypatch):
 
     monkeypatch.setattr(torch.Tensor, "backward", forbidden)
     monkeypatch.setattr(torch.autograd, "backward", forbidden)
-    history = paper_schedule(iris_model(), *iris, periods=1, phi_iters=10, gamma_iters=2, progress=False)
+    history = paper_schedule(iris_model(), *iris, periods=1, phi_iters=34, gamma_iters=2, progress=False)
     assert history[0]["loss"] > 0
 
 
@@ -68,7 +74,7 @@ def test_schedule_lowers_the_loss(iris):
 
 
 def test_resume_equals_uninterrupted_run(iris, tmp_path):
-    kwargs = dict(phi_iters=12, gamma_iters=2, progress=False, config={"seed": 0})
+    kwargs = dict(phi_iters=34, gamma_iters=2, progress=False, config={"seed": 0})
     full = paper_schedule(iris_model(), *iris, periods=3, **kwargs)
     paper_schedule(iris_model(), *iris, periods=2, checkpoint=tmp_path / "c.pt", **kwargs)
     resumed_model = iris_model(seed=5)
@@ -79,7 +85,7 @@ def test_resume_equals_uninterrupted_run(iris, tmp_path):
 
 def test_schedule_works_with_shots(iris):
     model = iris_model(shots=2000)
-    history = paper_schedule(model, *iris, periods=1, phi_iters=3, gamma_iters=1, progress=False)
+    history = paper_schedule(model, *iris, periods=1, phi_iters=34, gamma_iters=1, progress=False)
     assert np.isfinite(history[0]["loss"])
 
 
@@ -92,11 +98,11 @@ def test_non_positive_budgets_are_refused(iris, name, value):
 
 def test_resume_from_another_model_is_refused_and_nothing_is_overwritten(iris, tmp_path):
     path = tmp_path / "c.pt"
-    paper_schedule(iris_model(), *iris, periods=1, phi_iters=3, gamma_iters=1, checkpoint=path,
+    paper_schedule(iris_model(), *iris, periods=1, phi_iters=34, gamma_iters=1, checkpoint=path,
                    config={"reps": 1}, progress=False)
     before = path.read_bytes()
     other = QuantumTrainModel(get_task("iris").build_model(), reps=2, seed=0)
     with pytest.raises(ValueError, match=r"different model or run: reps: checkpoint 1 vs now 2"):
-        paper_schedule(other, *iris, periods=2, phi_iters=3, gamma_iters=1, checkpoint=path, resume=path,
+        paper_schedule(other, *iris, periods=2, phi_iters=50, gamma_iters=1, checkpoint=path, resume=path,
                        config={"reps": 2}, progress=False)
     assert path.read_bytes() == before

@@ -34,15 +34,33 @@ def test_eval_every_records_only_those_epochs(tiny_mlp, blobs):
     assert [r["epoch"] for r in history] == [2, 4, 5]
 
 
-def test_resume_continues_exactly(tiny_mlp, blobs, tmp_path):
+def crash_after_saves(monkeypatch, count):
+    """Make the training loop die (as if killed) right after its ``count``-th checkpoint."""
+    from qt_pennylane import train as train_module
+
+    real, saves = train_module.save_atomic, []
+
+    def save_then_maybe_crash(obj, path):
+        real(obj, path)
+        saves.append(path)
+        if len(saves) == count:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_module, "save_atomic", save_then_maybe_crash)
+
+
+def test_resume_after_a_crash_continues_exactly(tiny_mlp, blobs, tmp_path, monkeypatch):
     kwargs = dict(lr=0.05, epochs=4, batch_size=16, seed=3, progress=False, config={"run": "a"})
     straight = make_model(tiny_mlp)
-    full = fit(straight, *blobs, checkpoint=tmp_path / "full.pt", **kwargs)
-    interrupted = make_model(tiny_mlp)
-    fit(interrupted, *blobs, checkpoint=tmp_path / "part.pt", **{**kwargs, "epochs": 2})
+    full = fit(straight, *blobs, **kwargs)
+    with monkeypatch.context() as patch:
+        crash_after_saves(patch, 2)
+        with pytest.raises(KeyboardInterrupt):
+            fit(make_model(tiny_mlp), *blobs, checkpoint=tmp_path / "c.pt", **kwargs)
     resumed = make_model(tiny_mlp, seed=42)  # any starting state: the checkpoint replaces it
-    history = fit(resumed, *blobs, resume=tmp_path / "part.pt", checkpoint=tmp_path / "part.pt", **kwargs)
+    history = fit(resumed, *blobs, resume=tmp_path / "c.pt", checkpoint=tmp_path / "c.pt", **kwargs)
     assert [r["loss"] for r in history] == [r["loss"] for r in full]
+    assert [r["epoch"] for r in history] == [1, 2, 3, 4]
     for a, b in zip(straight.parameters(), resumed.parameters()):
         assert torch.equal(a, b)
 

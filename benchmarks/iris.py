@@ -1,0 +1,184 @@
+"""Iris reproduction of arXiv:2402.16465: layer sweep (Fig. 2(d)) and shot sweep (Fig. 3(b)).
+
+Experiments (``--only NAME`` runs one):
+
+- ``layers``: L = 1..6, 3 seeds; the paper's schedule with the paper's settings (21 periods of
+  100 COBYLA evaluations over φ and 10 Nelder–Mead iterations over γ, loss = CE + error rate on
+  the whole training set) and, beside it, Adam (exact gradients, cosine schedule) for a fixed
+  number of full-batch steps, whose wall time is recorded next to the schedule's.
+- ``shots``: L = 1, the paper's schedule with shots = k·2^8 for k in {1, 4, 7, 10, 13} and
+  exact probabilities, 3 seeds.
+
+Writes ``benchmarks/results/iris_<experiment>.json`` (every run: config, final train / test
+accuracy, parameter ratio, wall time, function evaluations, per-period history; plus the
+command and machine) and a PNG plot beside it.
+
+Usage::
+
+    python benchmarks/iris.py                 # both experiments
+    python benchmarks/iris.py --only shots    # one
+    python benchmarks/iris.py --quick         # smoke run (tiny budgets), writes *_quick.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from qt_pennylane import QuantumTrainModel
+from qt_pennylane.optim import paper_schedule
+from qt_pennylane.tasks import get_task
+from qt_pennylane.train import fit
+
+RESULTS = Path(__file__).resolve().parent / "results"
+PAPER_SETTINGS = dict(periods=21, phi_iters=100, gamma_iters=10)
+ADAM_SETTINGS = dict(optimizer="adam", lr=0.1, epochs=100, lr_schedule="cosine")
+SEEDS = (0, 1, 2)
+
+
+def run_schedule(reps: int, seed: int, shots: int | None, settings: dict) -> dict:
+    task = get_task("iris")
+    train_set, test_set = task.load()
+    model = QuantumTrainModel(task.build_model(), reps=reps, seed=seed, shots=shots)
+    started = time.perf_counter()
+    history = paper_schedule(model, train_set, test_set, progress=False, **settings)
+    seconds = time.perf_counter() - started
+    return summarize(model, "paper", reps, seed, shots, history, seconds) | {
+        "function_evaluations": sum(r["phi_evaluations"] + r["gamma_evaluations"] for r in history),
+        "settings": settings,
+    }
+
+
+def run_adam(reps: int, seed: int, settings: dict) -> dict:
+    task = get_task("iris")
+    train_set, test_set = task.load()
+    model = QuantumTrainModel(task.build_model(), reps=reps, seed=seed)
+    started = time.perf_counter()
+    history = fit(model, train_set, test_set, seed=seed, eval_every=settings["epochs"], progress=False, **settings)
+    seconds = time.perf_counter() - started
+    return summarize(model, "adam", reps, seed, None, history, seconds) | {
+        "gradient_steps": settings["epochs"], "settings": settings,
+    }
+
+
+def summarize(model, optimizer, reps, seed, shots, history, seconds) -> dict:
+    trainable = sum(p.numel() for p in model.parameters())
+    return {
+        "optimizer": optimizer, "reps": reps, "seed": seed, "shots": shots,
+        "trainable_params": trainable, "target_params": model.n_target_params,
+        "param_ratio": trainable / model.n_target_params,
+        "train_accuracy": history[-1]["train_accuracy"], "test_accuracy": history[-1]["test_accuracy"],
+        "seconds": seconds, "history": history,
+    }
+
+
+def aggregate(runs: list[dict], keys: tuple[str, ...]) -> list[dict]:
+    """Mean ± std of accuracies and time over seeds, per distinct value of ``keys``."""
+    groups: dict[tuple, list[dict]] = {}
+    for run in runs:
+        groups.setdefault(tuple(run[k] for k in keys), []).append(run)
+    rows = []
+    for key, members in groups.items():
+        row = dict(zip(keys, key)) | {"seeds": len(members), "trainable_params": members[0]["trainable_params"],
+                                      "param_ratio": members[0]["param_ratio"]}
+        for metric in ("train_accuracy", "test_accuracy", "seconds"):
+            values = [m[metric] for m in members]
+            row[f"{metric}_mean"] = statistics.mean(values)
+            row[f"{metric}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
+        rows.append(row)
+    return rows
+
+
+def layers(quick: bool) -> dict:
+    settings = dict(periods=1, phi_iters=20, gamma_iters=2) if quick else PAPER_SETTINGS
+    adam = ADAM_SETTINGS | ({"epochs": 10} if quick else {})
+    runs = []
+    for reps in (1, 2) if quick else range(1, 7):
+        for seed in SEEDS[:1] if quick else SEEDS:
+            for run in (run_schedule(reps, seed, None, settings), run_adam(reps, seed, adam)):
+                runs.append(run)
+                log(run)
+    return {"runs": runs, "summary": aggregate(runs, ("optimizer", "reps"))}
+
+
+def shots(quick: bool) -> dict:
+    settings = dict(periods=1, phi_iters=10, gamma_iters=1) if quick else PAPER_SETTINGS
+    runs = []
+    for k in (1, 13) if quick else (1, 4, 7, 10, 13, None):
+        for seed in SEEDS[:1] if quick else SEEDS:
+            run = run_schedule(1, seed, None if k is None else k * 2**8, settings) | {"shots_per_basis_state": k}
+            runs.append(run)
+            log(run)
+    return {"runs": runs, "summary": aggregate(runs, ("shots",))}
+
+
+def log(run: dict) -> None:
+    print(f"{run['optimizer']:>5} L={run['reps']} seed={run['seed']} shots={run['shots']}: "
+          f"train {run['train_accuracy']:.3f} test {run['test_accuracy']:.3f} in {run['seconds']:.1f} s", flush=True)
+
+
+def plot(name: str, result: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    if name == "layers":
+        for optimizer, marker in (("paper", "o"), ("adam", "s")):
+            rows = [r for r in result["summary"] if r["optimizer"] == optimizer]
+            for split in ("train", "test"):
+                ax.errorbar([r["reps"] for r in rows], [r[f"{split}_accuracy_mean"] for r in rows],
+                            yerr=[r[f"{split}_accuracy_std"] for r in rows], marker=marker, capsize=3,
+                            label=f"{optimizer} {split}")
+        ax.set_xlabel("QNN layers L")
+    else:
+        rows = result["summary"]
+        labels = ["exact" if r["shots"] is None else f"{r['shots'] // 256}·2^8" for r in rows]
+        for split in ("train", "test"):
+            ax.errorbar(range(len(rows)), [r[f"{split}_accuracy_mean"] for r in rows],
+                        yerr=[r[f"{split}_accuracy_std"] for r in rows], marker="o", capsize=3, label=split)
+        ax.set_xticks(range(len(rows)), labels)
+        ax.set_xlabel("shots")
+    ax.set_ylabel("accuracy (mean ± std over seeds)")
+    ax.set_title(f"Iris, Quantum-Train: {name}")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+EXPERIMENTS = {"layers": layers, "shots": shots}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=sorted(EXPERIMENTS))
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name in [args.only] if args.only else list(EXPERIMENTS):
+        started = time.perf_counter()
+        result = EXPERIMENTS[name](args.quick)
+        result["meta"] = {
+            "command": "python " + shlex.join(["benchmarks/iris.py", *(argv if argv is not None else sys.argv[1:])]),
+            "wall_seconds": time.perf_counter() - started, "torch_threads": torch.get_num_threads(),
+            "cpu_count": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__,
+        }
+        stem = f"iris_{name}" + ("_quick" if args.quick else "")
+        (args.out / f"{stem}.json").write_text(json.dumps(result, indent=1))
+        plot(name, result, args.out / f"{stem}.png")
+        print(f"wrote {args.out / (stem + '.json')}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""The Iris reproduction: the benchmark script and notebook run end to end in quick mode."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbclient
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_iris_benchmark_quick_mode_writes_results(tmp_path):
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "iris.py"), "--quick", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    layers = json.loads((tmp_path / "iris_layers_quick.json").read_text())
+    assert {r["optimizer"] for r in layers["runs"]} == {"paper", "adam"}
+    assert all(r["trainable_params"] == 2 * 8 * (r["reps"] + 1) + 1 for r in layers["runs"])
+    shots = json.loads((tmp_path / "iris_shots_quick.json").read_text())
+    assert [r["shots"] for r in shots["runs"]] == [256, 13 * 256]
+    assert (tmp_path / "iris_shots_quick.png").stat().st_size > 0
+
+
+@pytest.mark.notebook
+def test_iris_notebook_runs_in_quick_mode(monkeypatch):
+    monkeypatch.setenv("QT_QUICK", "1")
+    path = ROOT / "notebooks" / "iris_reproduction.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")
+    nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}}).execute()
+    text = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []))
+    assert "loaded without PennyLane: Sequential 131 weights" in text
