@@ -25,7 +25,7 @@ import scipy.optimize
 import torch
 from torch import nn
 from torch.utils.data import TensorDataset
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .checkpoint import check_same_config, load_checkpoint, save_atomic
 from .losses import CrossEntropyWithErrorRate

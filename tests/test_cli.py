@@ -16,7 +16,7 @@ def run_cli(capsys, *argv):
 
 
 def test_iris_gradient_run_prints_the_summary_and_writes_outputs(capsys, tmp_path):
-    summary = run_cli(capsys, "--task", "iris", "--epochs", "5", "--out", str(tmp_path / "run"))
+    summary = run_cli(capsys, "--task", "iris", "--epochs", "5", "--eval-every", "1", "--out", str(tmp_path / "run"))
     assert KEYS <= set(summary)
     assert summary["n_qubits"] == 8 and summary["trainable_params"] == 33 and summary["target_params"] == 131
     assert summary["param_ratio"] == pytest.approx(33 / 131)

@@ -32,4 +32,4 @@ def test_iris_notebook_runs_in_quick_mode(monkeypatch):
     nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}}).execute()
     text = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []))
-    assert "loaded without PennyLane: Sequential 131 weights" in text
+    assert "loaded without PennyLane: IrisMLP 131 weights" in text
