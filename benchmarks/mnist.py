@@ -56,21 +56,33 @@ TARGET_PARAMS = 6690
 N_QUBITS = n_qubits_for(TARGET_PARAMS)  # 13
 ACCURACY_MARK = 0.90
 
-# Training settings found with short probes on subsets (see the module's report / README):
-PAPER = dict(kind="qt", mapping="paper", lr=0.05, epochs=10, batch_size=128, lr_schedule="cosine")
-LEARNED = dict(kind="qt", mapping="learned", lr=0.01, epochs=10, batch_size=128, lr_schedule="cosine")
+# Training settings, chosen with short probes on subsets (1-3 epochs; see the notes in the report):
+# - paper mapping, L=26, Adam lr 0.02, batch 128: 93.1 % test after 1 epoch, 96.75 % after 2 (cosine).
+# - learned mapping: with the library's current LearnedMapping init and one learning rate for all
+#   parameters, G drives every CNN weight to one sign and training stalls at chance (10 %); with
+#   G initialised to depend on x only (bit weights 0, output rescaled to mean 0 / std 0.05),
+#   x standardised and G's learning rate 1e-4 (angles 0.03), L=16 with hidden=(16, 16) reached
+#   96.65 % after 3 epochs. The settings below are those of that recipe; the G-specific parts
+#   need library support (see the report) and are not reproduced here.
+PAPER = dict(kind="qt", mapping="paper", lr=0.02, epochs=10, batch_size=128, lr_schedule="cosine")
+LEARNED_OPTIONS = {"hidden": (16, 16)}
+LEARNED = dict(kind="qt", mapping="learned", mapping_options=LEARNED_OPTIONS, lr=0.03, epochs=10, batch_size=128,
+               lr_schedule="cosine")
 LEARNED_HEADLINE_REPS = 16
 CLASSICAL = dict(kind="classical", lr=3e-3, epochs=15, batch_size=128, lr_schedule="cosine")
-SUBSPACE = dict(kind="random_subspace", lr=0.05, epochs=10, batch_size=128, lr_schedule="cosine")
+SUBSPACE = dict(kind="random_subspace", lr=0.03, epochs=10, batch_size=128, lr_schedule="cosine")
 SOFTMAX = dict(kind="softmax_paper", lr=0.05, epochs=10, batch_size=128, lr_schedule="cosine")
-SCHEDULE = dict(kind="paper_schedule", mapping="paper", reps=26, train_limit=2000, periods=3, phi_iters=1000,
+# COBYLA needs n + 1 = 703 evaluations for its first simplex before it moves; one evaluation is a
+# forward pass over the whole (sub)set: about 0.1 s for 2,000 images on one core.
+SCHEDULE = dict(kind="paper_schedule", mapping="paper", reps=26, train_limit=2000, periods=3, phi_iters=1500,
                 gamma_iters=20)
 
 EXPERIMENTS = ("paper_sweep", "learned_sweep", "headline", "baselines")
 
 
-def learned_param_count(reps: int, hidden=(4, 20, 4)) -> int:
+def learned_param_count(reps: int, hidden=LEARNED_OPTIONS.get("hidden", (4, 20, 4))) -> int:
     """Trainable numbers of a learned-mapping QT model: 2·N·(L+1) angles plus G's weights."""
+    hidden = tuple(hidden)
     widths = [N_QUBITS + 1, *hidden, 1]
     return 2 * N_QUBITS * (reps + 1) + sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
 
@@ -109,7 +121,8 @@ def experiment_runs(name: str, quick: bool) -> list[dict]:
 
 
 def _quick(run: dict) -> dict:
-    """Shrink a run to a smoke test: small subsets, one epoch, few layers, a tiny schedule."""
+    """Shrink a run to a smoke test: small subsets, one epoch, few layers, a tiny schedule (about 2 minutes
+    for all four experiments on 2 cores)."""
     run = dict(run, train_limit=min(run.get("train_limit") or 512, 512), test_limit=1000, epochs=1)
     if "reps" in run:
         run["reps"] = min(run["reps"], 2)

@@ -4,6 +4,11 @@ import torch
 from qt_pennylane import QuantumWeightGenerator
 
 
+def test_default_dtype_is_float32():
+    gen = QuantumWeightGenerator(10, seed=0)
+    assert gen.phi.dtype == torch.float32 and gen().dtype == torch.float32
+
+
 def test_sizes_and_shapes():
     gen = QuantumWeightGenerator(131, reps=1, seed=0)
     assert gen.n_qubits == 8 and gen.phi.shape == (2, 2, 8)
@@ -19,8 +24,8 @@ def test_small_n_params_use_one_qubit():
 
 
 def test_engine_and_qnode_agree_and_both_differentiate():
-    fast = QuantumWeightGenerator(20, reps=2, seed=4, engine="engine")
-    slow = QuantumWeightGenerator(20, reps=2, seed=4, engine="qnode")
+    fast = QuantumWeightGenerator(20, reps=2, seed=4, engine="engine", dtype=torch.float64)
+    slow = QuantumWeightGenerator(20, reps=2, seed=4, engine="qnode", dtype=torch.float64)
     assert fast.uses_engine and not slow.uses_engine
     assert torch.allclose(fast(), slow(), atol=1e-10)
     fast().square().sum().backward()
@@ -42,8 +47,8 @@ def test_seed_reproduces_and_differs():
 
 
 def test_lightning_qnode_with_parameter_shift_gives_gradients():
-    gen = QuantumWeightGenerator(6, reps=1, device="lightning.qubit", engine="qnode", seed=0)
-    reference = QuantumWeightGenerator(6, reps=1, engine="engine", seed=0)
+    gen = QuantumWeightGenerator(6, reps=1, device="lightning.qubit", engine="qnode", seed=0, dtype=torch.float64)
+    reference = QuantumWeightGenerator(6, reps=1, engine="engine", seed=0, dtype=torch.float64)
     gen().sum().backward()
     reference().sum().backward()
     assert torch.allclose(gen.phi.grad, reference.phi.grad, atol=1e-6)
@@ -51,7 +56,7 @@ def test_lightning_qnode_with_parameter_shift_gives_gradients():
 
 def test_float32_generation():
     gen = QuantumWeightGenerator(40, reps=2, seed=0, dtype=torch.float32)
-    reference = QuantumWeightGenerator(40, reps=2, seed=0)
+    reference = QuantumWeightGenerator(40, reps=2, seed=0, dtype=torch.float64)
     assert gen().dtype == torch.float32
     assert torch.allclose(gen().double(), reference(), atol=1e-5)
 
