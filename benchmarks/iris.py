@@ -164,7 +164,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", choices=sorted(EXPERIMENTS))
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1: steady timings beside another job)")
     args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     for name in [args.only] if args.only else list(EXPERIMENTS):
         started = time.perf_counter()

@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--engine", choices=["auto", "engine", "qnode"], default="auto")
     train.add_argument("--optimizer", choices=sorted(OPTIMIZERS) + [PAPER], default="adam")
     train.add_argument("--lr", type=float, help="learning rate (default: the task's)")
+    train.add_argument("--mapping-lr", type=float, help="learning rate of the mapping's parameters (default: --lr)")
     train.add_argument("--lr-schedule", choices=list(LR_SCHEDULES), default="cosine")
     train.add_argument("--epochs", "--steps", dest="epochs", type=int, help="epochs (full-batch tasks: steps)")
     train.add_argument("--batch-size", type=int, help="minibatch size (default: the task's)")
@@ -115,9 +116,9 @@ def run_train(args: argparse.Namespace) -> dict:
 
         lr = args.lr if args.lr is not None else defaults["lr"]
         batch_size = args.batch_size if args.batch_size is not None else defaults["batch_size"]
-        config.update(lr=lr, batch_size=batch_size, lr_schedule=args.lr_schedule)
+        config.update(lr=lr, mapping_lr=args.mapping_lr, batch_size=batch_size, lr_schedule=args.lr_schedule)
         history = fit(
-            model, train_set, test_set, optimizer=args.optimizer, lr=lr,
+            model, train_set, test_set, optimizer=args.optimizer, lr=lr, mapping_lr=args.mapping_lr,
             epochs=args.epochs if args.epochs is not None else defaults["epochs"], batch_size=batch_size,
             seed=args.seed, checkpoint=checkpoint, resume=args.resume, config=config,
             lr_schedule=args.lr_schedule, eval_every=args.eval_every if args.eval_every is not None else defaults.get("eval_every", 1),

@@ -112,6 +112,9 @@ class QuantumWeightGenerator(nn.Module):
             self._engine = StatevectorEngine(n_qubits, reps, self.entanglement)
         else:  # build the device now so a bad device, backend or shots fails here, not mid-training
             self._qnode = self._build_qnode()
+        if hasattr(self.mapping, "calibrate"):  # data-dependent init of a learned mapping
+            with torch.no_grad():
+                self.mapping.calibrate(self.probabilities())
 
     def _build_qnode(self):
         import pennylane as qml

@@ -104,8 +104,19 @@ class LearnedMapping(nn.Module):
 
     For each basis state ``i < M`` the input row is ``(b_i, x_i)``: ``b_i`` the bits of ``i``
     (most significant first, 0 → -1, 1 → +1) and
-    ``x_i = (beta * tanh(gamma * 2**(N-1) * p_i))**alpha`` minus its mean over the M rows.
+    ``x_i = (beta * tanh(gamma * 2**(N-1) * p_i))**alpha`` minus its mean over the M rows
+    (with ``standardize=True``, the default, also divided by its standard deviation).
     G, an MLP ``[N + 1 → *hidden → 1]``, maps each row to one weight; all rows run as one batch.
+
+    Initialization (``paper_init=False``, the default) differs from a plain MLP's, because with
+    the authors' settings every MNIST weight starts nearly equal (mean 0.1–0.3, loss ~10^3) and
+    Adam drives them to one sign, where the CNN is dead at chance accuracy (measured on lr from
+    3e-4 to 1e-2, every activation). Here the first layer's weights on the bits and every bias
+    start at 0, so G starts as an odd function of the standardized ``x_i`` alone, and
+    :meth:`calibrate` (called by the generator with the first probabilities) rescales the last
+    layer so the weights start with mean 0 and standard deviation ``init_std``, like a classical
+    initialization. Train G with a small learning rate (``fit(..., mapping_lr=1e-4)``).
+    ``standardize=False, paper_init=True, activation="identity"`` reproduces the released code.
 
     Default ``hidden=(4, 20, 4)`` is the authors' MNIST size. Default ``activation="tanh"``:
     the authors' released code applies no activation, which makes G affine, so every weight
@@ -119,6 +130,9 @@ class LearnedMapping(nn.Module):
         hidden: widths of G's hidden layers.
         activation: a key of :data:`ACTIVATIONS`.
         gamma, beta, alpha: the input transform's constants (fixed, the authors' values).
+        standardize: divide the centred ``x`` by its standard deviation.
+        paper_init: keep PyTorch's default initialization of G (no zeroed bits or biases).
+        init_std: the weights' standard deviation after :meth:`calibrate`.
 
     Example:
         >>> g = LearnedMapping(3, 5)
@@ -136,9 +150,14 @@ class LearnedMapping(nn.Module):
         gamma: float = 0.1,
         beta: float = 0.8,
         alpha: float = 0.3,
+        standardize: bool = True,
+        paper_init: bool = False,
+        init_std: float = 0.05,
     ):
         super().__init__()
         _check_sizes(n_qubits, n_params)
+        if not init_std > 0:
+            raise ValueError(f"init_std must be positive, got {init_std!r}")
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation={activation!r} is not known; expected one of {sorted(ACTIVATIONS)}")
         if any(not isinstance(width, int) or width < 1 for width in hidden):
@@ -146,6 +165,7 @@ class LearnedMapping(nn.Module):
         self.n_qubits, self.n_params = n_qubits, n_params
         self.hidden, self.activation = tuple(hidden), activation
         self.gamma, self.beta, self.alpha = gamma, beta, alpha
+        self.standardize, self.paper_init, self.init_std = standardize, paper_init, init_std
         index = torch.arange(n_params)
         shifts = torch.arange(n_qubits - 1, -1, -1)
         bits = ((index[:, None] >> shifts) & 1).to(torch.get_default_dtype()) * 2 - 1
@@ -157,6 +177,25 @@ class LearnedMapping(nn.Module):
             if i < len(widths) - 2:
                 layers.append(ACTIVATIONS[activation]())
         self.net = nn.Sequential(*layers)
+        if not paper_init:
+            with torch.no_grad():
+                self.net[0].weight[:, :n_qubits].zero_()
+                for layer in self.net:
+                    if isinstance(layer, nn.Linear):
+                        layer.bias.zero_()
+
+    @torch.no_grad()
+    def calibrate(self, probabilities: torch.Tensor) -> None:
+        """Rescale the last layer so the weights from ``probabilities`` have mean 0 and std ``init_std``.
+
+        Does nothing with ``paper_init=True``.
+        """
+        if self.paper_init:
+            return
+        last = self.net[-1]
+        theta = self(probabilities)
+        last.weight.mul_(self.init_std / theta.std().clamp_min(1e-12).to(last.weight.dtype))
+        last.bias.sub_(self(probabilities).mean().to(last.bias.dtype))
 
     def features(self, probabilities: torch.Tensor) -> torch.Tensor:
         """The ``(M, N + 1)`` input rows ``(b_i, x_i)``."""
@@ -164,6 +203,8 @@ class LearnedMapping(nn.Module):
         p = probabilities[: self.n_params]
         x = (self.beta * torch.tanh(self.gamma * scale * p)) ** self.alpha
         x = x - x.mean()
+        if self.standardize:
+            x = x / x.std().clamp_min(1e-12)
         dtype = self.net[0].weight.dtype
         return torch.cat([self.bits.to(dtype), x.to(dtype)[:, None]], dim=1)
 

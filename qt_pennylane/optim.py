@@ -83,6 +83,7 @@ def paper_schedule(
     periods: int = 21,
     phi_iters: int = 100,
     gamma_iters: int = 10,
+    cobyla_step: float = 1.0,
     loss_fn: nn.Module | None = None,
     checkpoint: str | Path | None = None,
     resume: str | Path | None = None,
@@ -103,6 +104,8 @@ def paper_schedule(
         model: a :class:`~qt_pennylane.QuantumTrainModel`.
         train_set, test_set: ``TensorDataset`` s; the loss always uses the whole training set.
         periods, phi_iters, gamma_iters: the paper's N_train, N_φ, N_γ (Iris: 21, 100, 10).
+        cobyla_step: COBYLA's initial trust-region radius in radians (scipy's ``rhobeg``); the
+            paper does not state it; scipy's default is 1.0.
         checkpoint: file written atomically after every period.
         resume: a checkpoint to continue from (the same ``config`` is required).
         config: settings stored in the checkpoint and compared on resume.
@@ -114,6 +117,8 @@ def paper_schedule(
     """
     for name, value in (("periods", periods), ("phi_iters", phi_iters), ("gamma_iters", gamma_iters)):
         _check_budget(name, value)
+    if not cobyla_step > 0:
+        raise ValueError(f"cobyla_step must be positive, got {cobyla_step!r}")
     loss_fn = loss_fn if loss_fn is not None else CrossEntropyWithErrorRate()
     phi_group, gamma_group = split_parameters(model)
     inputs, targets = train_set.tensors
@@ -138,7 +143,7 @@ def paper_schedule(
         started = time.perf_counter()
         phi_objective = _Objective(model, phi_group, inputs, targets, loss_fn)
         result = scipy.optimize.minimize(
-            phi_objective, flatten(phi_group), method="COBYLA", options={"maxiter": phi_budget}
+            phi_objective, flatten(phi_group), method="COBYLA", options={"maxiter": phi_budget, "rhobeg": cobyla_step}
         )
         assign(phi_group, result.x)
         gamma_objective = _Objective(model, gamma_group, inputs, targets, loss_fn)

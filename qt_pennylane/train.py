@@ -41,13 +41,27 @@ LR_SCHEDULES = ("cosine", "constant")
 """Learning-rate schedules: ``"cosine"`` anneals to 0 over the run's steps; ``"constant"`` keeps ``lr``."""
 
 
-def make_optimizer(name: str, parameters, lr: float) -> torch.optim.Optimizer:
-    """The ``torch.optim`` optimizer called ``name`` over ``parameters``."""
+def make_optimizer(name: str, model: nn.Module, lr: float, mapping_lr: float | None = None) -> torch.optim.Optimizer:
+    """The ``torch.optim`` optimizer called ``name`` over ``model``'s trainable parameters.
+
+    With ``mapping_lr``, the parameters of ``model.generator.mapping`` form a second group with
+    that learning rate (a learned mapping model wants a much smaller one than the angles).
+    """
     if name not in OPTIMIZERS:
         raise ValueError(f"optimizer={name!r} is not a gradient optimizer; expected one of {sorted(OPTIMIZERS)}")
-    if not lr > 0:
-        raise ValueError(f"lr must be positive, got {lr!r}")
-    return OPTIMIZERS[name](parameters, lr=lr)
+    for label, value in (("lr", lr), ("mapping_lr", mapping_lr)):
+        if value is not None and not value > 0:
+            raise ValueError(f"{label} must be positive, got {value!r}")
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    if mapping_lr is None:
+        return OPTIMIZERS[name](trainable, lr=lr)
+    mapping = getattr(getattr(model, "generator", None), "mapping", None)
+    if mapping is None:
+        raise ValueError(f"mapping_lr={mapping_lr!r} needs a model with generator.mapping, got {type(model).__name__}")
+    in_mapping = {id(p) for p in mapping.parameters()}
+    groups = [{"params": [p for p in trainable if id(p) not in in_mapping]},
+              {"params": [p for p in trainable if id(p) in in_mapping], "lr": mapping_lr}]
+    return OPTIMIZERS[name]([g for g in groups if g["params"]], lr=lr)
 
 
 @torch.no_grad()
@@ -84,6 +98,7 @@ def fit(
     *,
     optimizer: str = "adam",
     lr: float = 0.01,
+    mapping_lr: float | None = None,
     epochs: int = 10,
     batch_size: int | None = None,
     seed: int = 0,
@@ -91,6 +106,7 @@ def fit(
     resume: str | Path | None = None,
     config: dict | None = None,
     eval_every: int = 1,
+    train_eval_limit: int | None = None,
     lr_schedule: str = "cosine",
     progress: bool = True,
 ) -> list[dict]:
@@ -105,6 +121,7 @@ def fit(
         model: e.g. a :class:`~qt_pennylane.QuantumTrainModel`.
         train_set, test_set: ``TensorDataset`` s of ``(inputs, labels)``.
         optimizer, lr: a key of :data:`OPTIMIZERS` and its learning rate.
+        mapping_lr: a separate learning rate for the generator's mapping (``None``: ``lr``).
         epochs: total epochs (a resumed run continues up to this number).
         batch_size: minibatch size; ``None`` trains full-batch (one step per epoch).
         seed: seeds the minibatch order.
@@ -112,6 +129,7 @@ def fit(
         resume: checkpoint to continue from; must come from the same ``config``.
         config: settings stored in the checkpoint and compared on resume.
         eval_every: epochs between evaluations (and checkpoints).
+        train_eval_limit: measure training accuracy on the first this many examples (``None``: all).
         lr_schedule: a member of :data:`LR_SCHEDULES`, stepped once per minibatch.
         progress: show a tqdm progress bar.
 
@@ -121,10 +139,12 @@ def fit(
     _check_positive("epochs", epochs)
     _check_positive("batch_size", batch_size, allow_none=True)
     _check_positive("eval_every", eval_every)
+    _check_positive("train_eval_limit", train_eval_limit, allow_none=True)
+    train_eval_set = train_set if train_eval_limit is None else TensorDataset(*(t[:train_eval_limit] for t in train_set.tensors))
     if lr_schedule not in LR_SCHEDULES:
         raise ValueError(f"lr_schedule={lr_schedule!r} is not known; expected one of {list(LR_SCHEDULES)}")
     config = dict(config or {})
-    opt = make_optimizer(optimizer, [p for p in model.parameters() if p.requires_grad], lr)
+    opt = make_optimizer(optimizer, model, lr, mapping_lr)
     size = len(train_set) if batch_size is None else batch_size
     total_steps = epochs * -(-len(train_set) // size)
     factor = (lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps))) \
@@ -158,7 +178,7 @@ def fit(
             continue
         record = {"epoch": epoch + 1, "loss": running / steps, "train_seconds": train_seconds}
         exported = model.export() if hasattr(model, "export") else model
-        record["train_accuracy"] = evaluate(exported, train_set)[1]
+        record["train_accuracy"] = evaluate(exported, train_eval_set)[1]
         record["test_accuracy"] = evaluate(exported, test_set)[1] if test_set is not None else None
         history.append(record)
         bar.set_postfix(loss=f"{record['loss']:.4f}", test_acc=record["test_accuracy"])

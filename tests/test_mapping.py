@@ -108,3 +108,27 @@ def test_bad_arguments_are_named(call, match):
 
 def test_n_qubits_for():
     assert [n_qubits_for(m) for m in (1, 2, 3, 4, 5, 131, 6690)] == [1, 1, 2, 2, 3, 8, 13]
+
+
+def test_learned_mapping_starts_from_x_alone_and_calibrates_to_a_classical_scale():
+    g = LearnedMapping(4, 12, init_std=0.05).double()
+    assert torch.all(g.net[0].weight[:, :4] == 0)
+    p = torch.softmax(torch.randn(16, dtype=torch.float64), 0)
+    g.calibrate(p)
+    theta = g(p)
+    assert abs(theta.mean().item()) < 1e-9 and theta.std().item() == pytest.approx(0.05)
+
+
+def test_learned_mapping_standardizes_x_unless_told_not_to():
+    p = torch.softmax(torch.randn(16, dtype=torch.float64), 0)
+    standardized = LearnedMapping(4, 12).double().features(p)[:, -1]
+    centred = LearnedMapping(4, 12, standardize=False).double().features(p)[:, -1]
+    assert standardized.std().item() == pytest.approx(1.0) and abs(centred.mean().item()) < 1e-12
+    assert torch.allclose(standardized, centred / centred.std())
+
+
+def test_learned_mapping_paper_init_keeps_torch_defaults():
+    g = LearnedMapping(4, 12, paper_init=True)
+    weights = g.net[-1].weight.clone()
+    g.calibrate(torch.full((16,), 1 / 16))
+    assert g.net[0].weight[:, :4].abs().sum() > 0 and torch.equal(weights, g.net[-1].weight)

@@ -1,6 +1,5 @@
 """MNIST end to end: the paper's CNN, short QT runs on subsets, exact resume, the CLI, the notebook."""
 import json
-import os
 import re
 from pathlib import Path
 
@@ -48,13 +47,13 @@ def test_mnist_cnn_has_the_papers_6690_parameters_on_13_qubits(activation):
     assert model(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
 
 
-def _short_run(mnist_subset, mapping, lr, epochs=5):
+def _short_run(mnist_subset, mapping, lr, epochs=5, mapping_lr=None):
     train_set, test_set = mnist_subset
     model = QuantumTrainModel(MnistCNN(), reps=2, mapping=mapping, seed=0, dtype=torch.float32)
     assert model.generator.n_qubits == 13
     before = evaluate(model.export(), train_set)[0]
-    history = fit(model, train_set, test_set, lr=lr, epochs=epochs, batch_size=64, lr_schedule="constant",
-                  progress=False)
+    history = fit(model, train_set, test_set, lr=lr, mapping_lr=mapping_lr, epochs=epochs, batch_size=64,
+                  lr_schedule="constant", progress=False)
     after = evaluate(model.export(), train_set)[0]
     assert [r["epoch"] for r in history] == list(range(1, epochs + 1))
     return before, after, history
@@ -69,16 +68,9 @@ def test_short_mnist_run_with_the_paper_mapping_learns(mnist_subset):
     assert history[-1]["train_accuracy"] > 0.25, history
 
 
-def test_short_mnist_run_with_the_learned_mapping_lowers_the_loss(mnist_subset):
-    before, after, history = _short_run(mnist_subset, "learned", lr=0.01)
-    assert after < before, (before, after, history)
-    assert history[-1]["loss"] < history[0]["loss"]
-
-
-@pytest.mark.xfail(reason="the learned mapping's default init starts from huge, nearly equal CNN weights "
-                          "(loss ~1e3) and Adam collapses it to a dead network at chance accuracy", strict=False)
-def test_short_mnist_run_with_the_learned_mapping_beats_chance(mnist_subset):
-    _, _, history = _short_run(mnist_subset, "learned", lr=0.01)
+def test_short_mnist_run_with_the_learned_mapping_learns(mnist_subset):
+    before, after, history = _short_run(mnist_subset, "learned", lr=0.03, mapping_lr=1e-4)
+    assert after < 0.9 * before, (before, after, history)
     assert history[-1]["train_accuracy"] > 0.25, history
 
 
@@ -148,12 +140,13 @@ def test_run_killed_after_an_epoch_resumes_exactly_on_mnist(mnist_subset, tmp_pa
 
 def test_cli_trains_mnist_and_prints_the_summary(capsys, shared_data):
     argv = ["train", "--quiet", "--task", "mnist", "--data-root", str(shared_data), "--limit", "256",
-            "--epochs", "1", "--reps", "1", "--batch-size", "64", "--mapping", "learned", "--lr", "0.01"]
+            "--epochs", "1", "--reps", "1", "--batch-size", "64", "--mapping", "paper", "--lr", "0.02"]
     assert main(argv) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["task"] == "mnist"
     assert summary["n_qubits"] == 13 and summary["target_params"] == 6690
-    assert summary["trainable_params"] == 2 * 13 * 2 + 249  # angles + the learned mapping G
+    assert summary["trainable_params"] == 2 * 13 * 2 + 1  # angles + gamma
+    assert summary["mapping"] == "paper" and summary["reps"] == 1
     assert 0.0 <= summary["test_accuracy"] <= 1.0
 
 
@@ -174,6 +167,7 @@ def test_notebook_runs_end_to_end_in_quick_mode(shared_data, monkeypatch):
     nbclient = pytest.importorskip("nbclient")
     monkeypatch.setenv("QT_QUICK", "1")  # the kernel inherits this process's environment
     monkeypatch.setenv("QT_PENNYLANE_DATA", str(shared_data))
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # see _one_torch_thread: robust timing on a busy machine
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), \
         "store the notebook without outputs"
@@ -186,4 +180,3 @@ def test_notebook_runs_end_to_end_in_quick_mode(shared_data, monkeypatch):
     text = "".join(out.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
                    for out in cell.get("outputs", []) if out.get("output_type") == "stream")
     assert "no pennylane or qiskit imported" in text
-    assert os.environ["QT_QUICK"] == "1"

@@ -96,3 +96,24 @@ def test_fit_trains_a_plain_module_too(blobs):
     plain = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 2))
     history = fit(plain, *blobs, lr=0.05, epochs=10, batch_size=16, progress=False)
     assert history[-1]["train_accuracy"] > 0.8
+
+
+def test_mapping_lr_puts_the_mapping_in_its_own_group(tiny_mlp):
+    from qt_pennylane.train import make_optimizer
+
+    model = QuantumTrainModel(tiny_mlp, reps=1, mapping="learned", seed=0)
+    opt = make_optimizer("adam", model, 0.03, mapping_lr=1e-4)
+    assert [g["lr"] for g in opt.param_groups] == [0.03, 1e-4]
+    assert opt.param_groups[0]["params"] == [model.generator.phi]
+    assert len(opt.param_groups[1]["params"]) == len(list(model.generator.mapping.parameters()))
+    with pytest.raises(ValueError, match=r"mapping_lr=0.001 needs a model with generator.mapping, got Sequential"):
+        make_optimizer("adam", tiny_mlp, 0.03, mapping_lr=1e-3)
+    with pytest.raises(ValueError, match=r"mapping_lr must be positive, got 0"):
+        make_optimizer("adam", model, 0.03, mapping_lr=0)
+
+
+def test_train_eval_limit_measures_training_accuracy_on_a_prefix(tiny_mlp, blobs):
+    model = make_model(tiny_mlp)
+    history = fit(model, *blobs, epochs=1, train_eval_limit=10, progress=False)
+    prefix = TensorDataset(*(t[:10] for t in blobs[0].tensors))
+    assert history[0]["train_accuracy"] == evaluate(model.export(), prefix)[1]
