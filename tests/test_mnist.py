@@ -47,9 +47,9 @@ def test_mnist_cnn_has_the_papers_6690_parameters_on_13_qubits(activation):
     assert model(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
 
 
-def _short_run(mnist_subset, mapping, lr, epochs=5, mapping_lr=None):
+def _short_run(mnist_subset, mapping, lr, epochs=5, mapping_lr=None, reps=2):
     train_set, test_set = mnist_subset
-    model = QuantumTrainModel(MnistCNN(), reps=2, mapping=mapping, seed=0, dtype=torch.float32)
+    model = QuantumTrainModel(MnistCNN(), reps=reps, mapping=mapping, seed=0, dtype=torch.float32)
     assert model.generator.n_qubits == 13
     before = evaluate(model.export(), train_set)[0]
     history = fit(model, train_set, test_set, lr=lr, mapping_lr=mapping_lr, epochs=epochs, batch_size=64,
@@ -69,9 +69,11 @@ def test_short_mnist_run_with_the_paper_mapping_learns(mnist_subset):
 
 
 def test_short_mnist_run_with_the_learned_mapping_learns(mnist_subset):
-    before, after, history = _short_run(mnist_subset, "learned", lr=0.03, mapping_lr=1e-4)
-    assert after < 0.9 * before, (before, after, history)
-    assert history[-1]["train_accuracy"] > 0.25, history
+    # The headline recipe (L = 16, lr 0.03, mapping_lr 1e-4), 64 steps on 512 examples: over
+    # seeds 0-2 the loss falls from 2.30 to 0.74-1.44 and training accuracy reaches 0.55-0.73.
+    before, after, history = _short_run(mnist_subset, "learned", lr=0.03, mapping_lr=1e-4, epochs=8, reps=16)
+    assert after < 0.8 * before, (before, after, history)
+    assert history[-1]["train_accuracy"] > 0.35, history
 
 
 class _Interrupted(Exception):
