@@ -114,6 +114,8 @@ def experiment_runs(name: str, quick: bool) -> list[dict]:
         runs.append(dict(CLASSICAL, dataset="fashion-mnist", seed=0))
         for n_trainable in (paper_param_count(26), learned_param_count(LEARNED_HEADLINE_REPS)):
             runs.append(dict(SUBSPACE, dataset="mnist", n_trainable=n_trainable, seed=0))
+        runs.append(dict(SUBSPACE, dataset="fashion-mnist", n_trainable=learned_param_count(FASHION_HEADLINE["reps"]),
+                         seed=0))
         runs.append(dict(SOFTMAX, dataset="mnist", seed=0))
         runs.append(dict(SCHEDULE, dataset="mnist", seed=0))
     else:
