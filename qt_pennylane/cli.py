@@ -37,6 +37,17 @@ def parse_shots(text: str) -> int | str | None:
     return f"{value}x" if multiple else value
 
 
+def parse_widths(text: str) -> tuple[int, ...]:
+    """``"16,16"`` → ``(16, 16)``."""
+    try:
+        widths = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--hidden must be comma-separated ints, got {text!r}") from None
+    if not widths or min(widths) < 1:
+        raise argparse.ArgumentTypeError(f"--hidden widths must be positive, got {text!r}")
+    return widths
+
+
 def resolve_shots(shots: int | str | None, n_qubits: int) -> int | None:
     """Turn a ``"Kx"`` shots request into ``K * 2**n_qubits``."""
     if isinstance(shots, str):
@@ -51,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--task", choices=sorted(TASKS), default="iris")
     train.add_argument("--reps", type=int, help="EfficientSU2 repetitions L (default: the task's)")
     train.add_argument("--mapping", choices=sorted(MAPPINGS), default="paper")
+    train.add_argument("--hidden", type=parse_widths, help="learned mapping: G's hidden widths, e.g. 16,16")
     train.add_argument("--entanglement", default="reverse_linear")
     train.add_argument("--device", default="default.qubit")
     train.add_argument("--backend", help="backend of qiskit.remote, e.g. fake_manila or ibm_brisbane")
@@ -63,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", "--steps", dest="epochs", type=int, help="epochs (full-batch tasks: steps)")
     train.add_argument("--batch-size", type=int, help="minibatch size (default: the task's)")
     train.add_argument("--eval-every", type=int, help="epochs between evaluations and checkpoints")
+    train.add_argument("--train-eval-limit", type=int, help="training accuracy on the first N examples (default: the task's)")
     train.add_argument("--periods", type=int, default=21, help="paper schedule: periods N_train")
     train.add_argument("--phi-iters", type=int, default=100, help="paper schedule: COBYLA evaluations N_phi")
     train.add_argument("--gamma-iters", type=int, default=10, help="paper schedule: Nelder-Mead iterations N_gamma")
@@ -91,12 +104,15 @@ def run_train(args: argparse.Namespace) -> dict:
     if args.resume is not None and not args.resume.is_file():
         raise ValueError(f"--resume {str(args.resume)!r} does not exist")
     train_set, test_set = task.load(data_root=args.data_root, limit=args.limit)
+    if args.hidden is not None and args.mapping != "learned":
+        raise ValueError(f"--hidden {args.hidden} applies to --mapping learned, not --mapping {args.mapping}")
     model = QuantumTrainModel(
-        target, reps=reps, mapping=args.mapping, entanglement=args.entanglement, device=args.device,
+        target, reps=reps, mapping=args.mapping, mapping_options={"hidden": args.hidden} if args.hidden else None,
+        entanglement=args.entanglement, device=args.device,
         shots=shots, backend=args.backend, seed=args.seed, engine=args.engine,
     )
     config = {
-        "task": args.task, "n_qubits": n_qubits, "reps": reps, "mapping": args.mapping,
+        "task": args.task, "n_qubits": n_qubits, "reps": reps, "mapping": args.mapping, "hidden": args.hidden,
         "entanglement": args.entanglement, "device": args.device, "backend": args.backend, "shots": shots,
         "optimizer": args.optimizer, "seed": args.seed, "limit": args.limit,
     }
@@ -121,7 +137,9 @@ def run_train(args: argparse.Namespace) -> dict:
             model, train_set, test_set, optimizer=args.optimizer, lr=lr, mapping_lr=args.mapping_lr,
             epochs=args.epochs if args.epochs is not None else defaults["epochs"], batch_size=batch_size,
             seed=args.seed, checkpoint=checkpoint, resume=args.resume, config=config,
-            lr_schedule=args.lr_schedule, eval_every=args.eval_every if args.eval_every is not None else defaults.get("eval_every", 1),
+            lr_schedule=args.lr_schedule,
+            train_eval_limit=args.train_eval_limit if args.train_eval_limit is not None else defaults.get("train_eval_limit"),
+            eval_every=args.eval_every if args.eval_every is not None else defaults.get("eval_every", 1),
             progress=not args.quiet,
         )
     seconds = time.perf_counter() - started

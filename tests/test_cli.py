@@ -57,3 +57,16 @@ def test_bad_input_exits_with_a_clear_message(capsys, argv, match):
         main(["train", "--quiet", *argv])
     assert stop.value.code == 2
     assert re.search(match, capsys.readouterr().err)
+
+
+def test_learned_mapping_options_from_the_command_line(capsys):
+    summary = run_cli(capsys, "--mapping", "learned", "--hidden", "3,5", "--epochs", "2", "--mapping-lr", "1e-3")
+    g = (9 + 1) * 3 + (3 + 1) * 5 + (5 + 1) * 1  # G = [N+1 → 3 → 5 → 1] at N = 8
+    assert summary["hidden"] == [3, 5] and summary["mapping_lr"] == 1e-3
+    assert summary["trainable_params"] == 2 * 8 * 2 + g
+
+
+def test_hidden_needs_the_learned_mapping(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--quiet", "--hidden", "4"])
+    assert "--hidden (4,) applies to --mapping learned" in capsys.readouterr().err

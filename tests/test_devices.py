@@ -4,7 +4,6 @@ Nothing here contacts IBM: real-hardware paths run against a monkeypatched ``Qis
 """
 from __future__ import annotations
 
-import importlib.util
 import logging
 import subprocess
 import sys
@@ -30,10 +29,7 @@ from qt_pennylane.devices import (
     make_device,
 )
 
-HAS_QISKIT = all(
-    importlib.util.find_spec(m) is not None for m in ("pennylane_qiskit", "qiskit_aer", "qiskit_ibm_runtime")
-)
-needs_qiskit = pytest.mark.skipif(not HAS_QISKIT, reason="needs the qiskit extra")
+needs_qiskit = pytest.mark.qiskit  # the qiskit extra, which `make test` installs
 
 FAKE_TOKEN = "FAKE-TOKEN-7f3a9c2e51b8d4"
 
@@ -458,8 +454,9 @@ NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "devices.ipynb"
 @needs_qiskit
 @pytest.mark.notebook
 def test_devices_notebook_runs_in_quick_mode(monkeypatch):
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
+    import nbclient
+    import nbformat
+
     monkeypatch.setenv("QT_QUICK", "1")  # the kernel inherits this process's environment
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), \

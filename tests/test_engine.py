@@ -64,7 +64,7 @@ def test_recomputing_states_backwards_gives_the_same_gradient(entanglement, n_qu
 @pytest.mark.parametrize("entanglement", sorted(ENTANGLEMENTS))
 @pytest.mark.parametrize("n_qubits, reps", [(2, 1), (4, 2), (6, 3)])
 def test_matches_qiskit_statevector(entanglement, n_qubits, reps):
-    qiskit = pytest.importorskip("qiskit")
+    import qiskit
     from qiskit.circuit.library import efficient_su2 as qiskit_efficient_su2
     from qiskit.quantum_info import Statevector
 

@@ -165,8 +165,9 @@ def test_cli_with_an_empty_data_root_exits_2_naming_the_folder(capsys, tmp_path)
 
 @pytest.mark.notebook
 def test_notebook_runs_end_to_end_in_quick_mode(shared_data, monkeypatch):
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
+    import nbclient
+    import nbformat
+
     monkeypatch.setenv("QT_QUICK", "1")  # the kernel inherits this process's environment
     monkeypatch.setenv("QT_PENNYLANE_DATA", str(shared_data))
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # see _one_torch_thread: robust timing on a busy machine
