@@ -81,3 +81,21 @@ def test_bad_arguments(kwargs, match):
 def test_repr_shows_sizes_not_state():
     text = repr(QuantumWeightGenerator(131, reps=1, seed=0))
     assert "n_qubits=8" in text and "reps=1" in text and "n_params=131" in text and "tensor" not in text
+
+
+def test_shots_give_valid_probabilities_whose_mean_converges_to_the_exact_ones():
+    exact = QuantumWeightGenerator(6, reps=1, seed=3, dtype=torch.float64).probabilities().detach()
+    sampled = QuantumWeightGenerator(6, reps=1, seed=3, shots=500, dtype=torch.float64)
+    draws = torch.stack([sampled.probabilities().detach() for _ in range(40)])
+    assert torch.all(draws >= 0) and torch.allclose(draws.sum(1), torch.ones(40, dtype=torch.float64))
+    assert torch.allclose(draws * 500, (draws * 500).round())  # frequencies of 500 samples
+    error_one = (draws[0] - exact).abs().max()
+    error_mean = (draws.mean(0) - exact).abs().max()
+    assert error_mean < 0.02 and error_mean < error_one
+
+
+def test_gradient_training_with_shots_uses_parameter_shift():
+    gen = QuantumWeightGenerator(6, reps=1, seed=3, shots=1000)
+    assert not gen.uses_engine and gen.shots == 1000
+    gen().sum().backward()
+    assert torch.isfinite(gen.phi.grad).all() and gen.phi.grad.abs().sum() > 0
