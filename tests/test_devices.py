@@ -9,13 +9,13 @@ import subprocess
 import sys
 import traceback
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pennylane as qml
 import pytest
 import torch
 
+from conftest import run_notebook
 from qt_pennylane import devices
 from qt_pennylane.ansatz import angle_shape, efficient_su2
 from qt_pennylane.devices import (
@@ -448,24 +448,9 @@ def test_paper_schedule_on_fake_backend(tiny_mlp, quiet_qiskit):
 
 # ----------------------------------------------------------------------------- the devices notebook
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "devices.ipynb"
-
-
 @needs_qiskit
 @pytest.mark.notebook
 def test_devices_notebook_runs_in_quick_mode(monkeypatch):
-    import nbclient
-    import nbformat
-
-    monkeypatch.setenv("QT_QUICK", "1")  # the kernel inherits this process's environment
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
-    assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), \
-        "store the notebook without outputs"
-    client = nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
-                                     resources={"metadata": {"path": str(NOTEBOOK.parent)}})
-    client.execute()
-    outputs = [out for cell in notebook.cells if cell.cell_type == "code" for out in cell.get("outputs", [])]
-    assert not [out for out in outputs if out.get("output_type") == "error"]
-    text = "".join(out.get("text", "") for out in outputs if out.get("output_type") == "stream")
+    text = run_notebook("devices.ipynb", monkeypatch)
     assert "QUICK=True" in text and "fake_manila, 1024 shots" in text and "supports maximum 5 wires" in text
     assert "'period': 1" in text

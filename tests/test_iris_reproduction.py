@@ -4,9 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbclient
-import nbformat
 import pytest
+from conftest import run_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,11 +24,5 @@ def test_iris_benchmark_quick_mode_writes_results(tmp_path):
 
 @pytest.mark.notebook
 def test_iris_notebook_runs_in_quick_mode(monkeypatch):
-    monkeypatch.setenv("QT_QUICK", "1")
-    path = ROOT / "notebooks" / "iris_reproduction.ipynb"
-    notebook = nbformat.read(path, as_version=4)
-    assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")
-    nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}}).execute()
-    text = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []))
+    text = run_notebook("iris_reproduction.ipynb", monkeypatch)
     assert "loaded without PennyLane: IrisMLP 131 weights" in text

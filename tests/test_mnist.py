@@ -1,11 +1,11 @@
 """MNIST end to end: the paper's CNN, short QT runs on subsets, exact resume, the CLI, the notebook."""
 import json
 import re
-from pathlib import Path
 
 import pytest
 import torch
 
+from conftest import SHARED_DATA, run_notebook
 from qt_pennylane import QuantumTrainModel
 from qt_pennylane.cli import main
 from qt_pennylane.datasets import mnist_tensors
@@ -13,8 +13,6 @@ from qt_pennylane.mapping import n_qubits_for
 from qt_pennylane.tasks import MnistCNN
 from qt_pennylane.train import evaluate, fit
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "mnist_quantum_train.ipynb"
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -165,21 +163,6 @@ def test_cli_with_an_empty_data_root_exits_2_naming_the_folder(capsys, tmp_path)
 
 @pytest.mark.notebook
 def test_notebook_runs_end_to_end_in_quick_mode(shared_data, monkeypatch):
-    import nbclient
-    import nbformat
-
-    monkeypatch.setenv("QT_QUICK", "1")  # the kernel inherits this process's environment
-    monkeypatch.setenv("QT_PENNYLANE_DATA", str(shared_data))
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # see _one_torch_thread: robust timing on a busy machine
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
-    assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), \
-        "store the notebook without outputs"
-    client = nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
-                                     resources={"metadata": {"path": str(NOTEBOOK.parent)}})
-    client.execute()
-    errors = [out for cell in notebook.cells if cell.cell_type == "code"
-              for out in cell.get("outputs", []) if out.get("output_type") == "error"]
-    assert not errors
-    text = "".join(out.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
-                   for out in cell.get("outputs", []) if out.get("output_type") == "stream")
+    # one OpenMP thread: see _one_torch_thread (robust timing on a busy machine)
+    text = run_notebook("mnist_quantum_train.ipynb", monkeypatch, QT_PENNYLANE_DATA=str(shared_data), OMP_NUM_THREADS="1")
     assert "no pennylane or qiskit imported" in text
