@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from .checkpoint import check_same_config, load_checkpoint, save_atomic
 from .losses import CrossEntropyWithErrorRate
-from .train import evaluate
+from .train import check_positive_int, evaluate
 
 logger = logging.getLogger(__name__)
 
@@ -68,11 +68,6 @@ class _Objective:
         assign(self.group, vector)
         self.evaluations += 1
         return float(self.loss_fn(self.model(self.inputs), self.targets))
-
-
-def _check_budget(name: str, value) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
 
 
 def paper_schedule(
@@ -116,7 +111,7 @@ def paper_schedule(
         gamma_evaluations, seconds`` (cumulative wall time).
     """
     for name, value in (("periods", periods), ("phi_iters", phi_iters), ("gamma_iters", gamma_iters)):
-        _check_budget(name, value)
+        check_positive_int(name, value)
     if not cobyla_step > 0:
         raise ValueError(f"cobyla_step must be positive, got {cobyla_step!r}")
     loss_fn = loss_fn if loss_fn is not None else CrossEntropyWithErrorRate()

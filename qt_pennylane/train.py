@@ -84,7 +84,8 @@ def evaluate_model(model, dataset: TensorDataset) -> tuple[float, float]:
     return evaluate(model.export(), dataset)
 
 
-def _check_positive(name: str, value, allow_none: bool = False) -> None:
+def check_positive_int(name: str, value, allow_none: bool = False) -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``value`` is a positive int (or ``None`` when allowed)."""
     if value is None and allow_none:
         return
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -136,10 +137,10 @@ def fit(
     Returns:
         The history: one dict per evaluation with ``epoch, loss, train_accuracy, test_accuracy, train_seconds``.
     """
-    _check_positive("epochs", epochs)
-    _check_positive("batch_size", batch_size, allow_none=True)
-    _check_positive("eval_every", eval_every)
-    _check_positive("train_eval_limit", train_eval_limit, allow_none=True)
+    check_positive_int("epochs", epochs)
+    check_positive_int("batch_size", batch_size, allow_none=True)
+    check_positive_int("eval_every", eval_every)
+    check_positive_int("train_eval_limit", train_eval_limit, allow_none=True)
     train_eval_set = train_set if train_eval_limit is None else TensorDataset(*(t[:train_eval_limit] for t in train_set.tensors))
     if lr_schedule not in LR_SCHEDULES:
         raise ValueError(f"lr_schedule={lr_schedule!r} is not known; expected one of {list(LR_SCHEDULES)}")
