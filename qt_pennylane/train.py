@@ -79,11 +79,6 @@ def evaluate(module: nn.Module, dataset: TensorDataset, *, batch_size: int = 204
     return total_loss / count, correct / count
 
 
-def evaluate_model(model, dataset: TensorDataset) -> tuple[float, float]:
-    """Evaluate a Quantum-Train model by exporting its weights once (one circuit run, not one per batch)."""
-    return evaluate(model.export(), dataset)
-
-
 def check_positive_int(name: str, value, allow_none: bool = False) -> None:
     """Raise ``ValueError`` naming ``name`` unless ``value`` is a positive int (or ``None`` when allowed)."""
     if value is None and allow_none:

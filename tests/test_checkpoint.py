@@ -1,5 +1,4 @@
 import pytest
-import torch
 
 from qt_pennylane import checkpoint as checkpoint_module
 from qt_pennylane.checkpoint import check_same_config, load_checkpoint, save_atomic
