@@ -7,7 +7,13 @@ Experiments (``--only NAME`` runs one):
   the whole training set) and, beside it, Adam (exact gradients, cosine schedule) for a fixed
   number of full-batch steps, whose wall time is recorded next to the schedule's.
 - ``shots``: L = 1, the paper's schedule with shots = k·2^8 for k in {1, 4, 7, 10, 13} and
-  exact probabilities, 3 seeds.
+  exact probabilities, 3 seeds, with fresh samples every evaluation (as on hardware) and with
+  fixed random numbers (a seeded simulator), see :mod:`qt_pennylane.sampling`; beside it Adam
+  with fresh shots and parameter-shift gradients, same settings as in ``layers``.
+- ``tuning``: the schedule's two step sizes, which the paper does not state (COBYLA's initial
+  radius ``cobyla_step``, Nelder–Mead's initial step in log γ ``gamma_step``), on a grid at
+  L = 1 and 6 with seeds 10–12 (not the seeds reported above). The pair with the lowest mean
+  final *training* loss is selected; test accuracy is recorded but plays no part.
 
 Writes ``benchmarks/results/iris_<experiment>.json`` (every run: config, final train / test
 accuracy, parameter ratio, wall time, function evaluations, per-period history; plus the
@@ -17,6 +23,7 @@ Usage::
 
     python benchmarks/iris.py                 # both experiments
     python benchmarks/iris.py --only shots    # one
+    python benchmarks/iris.py --only tuning   # the step-size grid (about 10 minutes)
     python benchmarks/iris.py --quick         # smoke run (tiny budgets), writes *_quick.json
 """
 from __future__ import annotations
@@ -32,6 +39,7 @@ import time
 from pathlib import Path
 
 import torch
+from threadpoolctl import threadpool_limits
 
 from qt_pennylane import QuantumTrainModel
 from qt_pennylane.optim import paper_schedule
@@ -42,30 +50,33 @@ RESULTS = Path(__file__).resolve().parent / "results"
 PAPER_SETTINGS = dict(periods=21, phi_iters=100, gamma_iters=10)
 ADAM_SETTINGS = dict(optimizer="adam", lr=0.1, epochs=100, lr_schedule="cosine")
 SEEDS = (0, 1, 2)
+TUNING_SEEDS = (10, 11, 12)
+TUNING_GRID = dict(cobyla_step=(0.1, 0.25, 0.5, 1.0), gamma_step=(0.05, 0.2, 0.5))
 
 
-def run_schedule(reps: int, seed: int, shots: int | None, settings: dict) -> dict:
+def run_schedule(reps: int, seed: int, shots: int | None, settings: dict, shot_noise: str = "fresh") -> dict:
     task = get_task("iris")
     train_set, test_set = task.load()
-    model = QuantumTrainModel(task.build_model(), reps=reps, seed=seed, shots=shots)
+    model = QuantumTrainModel(task.build_model(), reps=reps, seed=seed, shots=shots, shot_noise=shot_noise)
     started = time.perf_counter()
     history = paper_schedule(model, train_set, test_set, progress=False, **settings)
     seconds = time.perf_counter() - started
     return summarize(model, "paper", reps, seed, shots, history, seconds) | {
+        "shot_noise": shot_noise if shots is not None else None,
         "function_evaluations": sum(r["phi_evaluations"] + r["gamma_evaluations"] for r in history),
         "settings": settings,
     }
 
 
-def run_adam(reps: int, seed: int, settings: dict) -> dict:
+def run_adam(reps: int, seed: int, settings: dict, shots: int | None = None) -> dict:
     task = get_task("iris")
     train_set, test_set = task.load()
-    model = QuantumTrainModel(task.build_model(), reps=reps, seed=seed)
+    model = QuantumTrainModel(task.build_model(), reps=reps, seed=seed, shots=shots)
     started = time.perf_counter()
     history = fit(model, train_set, test_set, seed=seed, eval_every=settings["epochs"], progress=False, **settings)
     seconds = time.perf_counter() - started
-    return summarize(model, "adam", reps, seed, None, history, seconds) | {
-        "gradient_steps": settings["epochs"], "settings": settings,
+    return summarize(model, "adam", reps, seed, shots, history, seconds) | {
+        "shot_noise": "fresh" if shots is not None else None, "gradient_steps": settings["epochs"], "settings": settings,
     }
 
 
@@ -75,6 +86,7 @@ def summarize(model, optimizer, reps, seed, shots, history, seconds) -> dict:
         "optimizer": optimizer, "reps": reps, "seed": seed, "shots": shots,
         "trainable_params": trainable, "target_params": model.n_target_params,
         "param_ratio": trainable / model.n_target_params,
+        "train_loss": history[-1].get("loss"),
         "train_accuracy": history[-1]["train_accuracy"], "test_accuracy": history[-1]["test_accuracy"],
         "seconds": seconds, "history": history,
     }
@@ -89,8 +101,10 @@ def aggregate(runs: list[dict], keys: tuple[str, ...]) -> list[dict]:
     for key, members in groups.items():
         row = dict(zip(keys, key)) | {"seeds": len(members), "trainable_params": members[0]["trainable_params"],
                                       "param_ratio": members[0]["param_ratio"]}
-        for metric in ("train_accuracy", "test_accuracy", "seconds"):
+        for metric in ("train_loss", "train_accuracy", "test_accuracy", "seconds"):
             values = [m[metric] for m in members]
+            if None in values:
+                continue
             row[f"{metric}_mean"] = statistics.mean(values)
             row[f"{metric}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
         rows.append(row)
@@ -112,16 +126,49 @@ def layers(quick: bool) -> dict:
 def shots(quick: bool) -> dict:
     settings = dict(periods=1, phi_iters=10, gamma_iters=1) if quick else PAPER_SETTINGS
     runs = []
-    for k in (1, 13) if quick else (1, 4, 7, 10, 13, None):
+    for shot_noise in ("fresh", "fixed"):
+        for k in (1, 13) if quick else (1, 4, 7, 10, 13):
+            for seed in SEEDS[:1] if quick else SEEDS:
+                run = run_schedule(1, seed, k * 2**8, settings, shot_noise) | {"shots_per_basis_state": k}
+                runs.append(run)
+                log(run)
+    for seed in SEEDS[:1] if quick else SEEDS:
+        run = run_schedule(1, seed, None, settings) | {"shots_per_basis_state": None}
+        runs.append(run)
+        log(run)
+    adam = ADAM_SETTINGS | ({"epochs": 5} if quick else {})
+    for k in (13,) if quick else (1, 4, 7, 10, 13, None):
         for seed in SEEDS[:1] if quick else SEEDS:
-            run = run_schedule(1, seed, None if k is None else k * 2**8, settings) | {"shots_per_basis_state": k}
+            run = run_adam(1, seed, adam, None if k is None else k * 2**8) | {"shots_per_basis_state": k}
             runs.append(run)
             log(run)
-    return {"runs": runs, "summary": aggregate(runs, ("shots",))}
+    return {"runs": runs, "summary": aggregate(runs, ("optimizer", "shot_noise", "shots"))}
+
+
+def tuning(quick: bool) -> dict:
+    base = dict(periods=1, phi_iters=10, gamma_iters=2) if quick else PAPER_SETTINGS
+    grid = {"cobyla_step": (0.25, 1.0), "gamma_step": (0.2,)} if quick else TUNING_GRID
+    runs = []
+    for cobyla_step in grid["cobyla_step"]:
+        for gamma_step in grid["gamma_step"]:
+            settings = base | {"cobyla_step": cobyla_step, "gamma_step": gamma_step}
+            for reps in (1,) if quick else (1, 6):
+                for seed in TUNING_SEEDS[:1] if quick else TUNING_SEEDS:
+                    run = run_schedule(reps, seed, None, settings) | {"cobyla_step": cobyla_step, "gamma_step": gamma_step}
+                    runs.append(run)
+                    log(run)
+    overall = aggregate(runs, ("cobyla_step", "gamma_step"))
+    best = min(overall, key=lambda row: row["train_loss_mean"])
+    return {
+        "runs": runs, "summary": aggregate(runs, ("cobyla_step", "gamma_step", "reps")), "overall": overall,
+        "selected": {"cobyla_step": best["cobyla_step"], "gamma_step": best["gamma_step"],
+                     "criterion": "lowest mean final training loss over L and seeds"},
+    }
 
 
 def log(run: dict) -> None:
-    print(f"{run['optimizer']:>5} L={run['reps']} seed={run['seed']} shots={run['shots']}: "
+    extra = "".join(f" {k}={run[k]}" for k in ("shot_noise", "cobyla_step", "gamma_step") if run.get(k) is not None)
+    print(f"{run['optimizer']:>5} L={run['reps']} seed={run['seed']} shots={run['shots']}{extra}: "
           f"train {run['train_accuracy']:.3f} test {run['test_accuracy']:.3f} in {run['seconds']:.1f} s", flush=True)
 
 
@@ -140,15 +187,30 @@ def plot(name: str, result: dict, path: Path) -> None:
                             yerr=[r[f"{split}_accuracy_std"] for r in rows], marker=marker, capsize=3,
                             label=f"{optimizer} {split}")
         ax.set_xlabel("QNN layers L")
+    elif name == "shots":
+        for optimizer, noise, marker in (("paper", "fresh", "o"), ("paper", "fixed", "s"), ("adam", "fresh", "^")):
+            rows = [r for r in result["summary"] if r["optimizer"] == optimizer and r["shot_noise"] == noise]
+            ax.errorbar([r["shots"] // 256 for r in rows], [r["test_accuracy_mean"] for r in rows],
+                        yerr=[r["test_accuracy_std"] for r in rows], marker=marker, capsize=3,
+                        label=f"{optimizer}, {noise} shot noise")
+        for optimizer, style in (("paper", "--"), ("adam", ":")):
+            exact = [r for r in result["summary"] if r["optimizer"] == optimizer and r["shots"] is None]
+            if exact:
+                ax.axhline(exact[0]["test_accuracy_mean"], color="gray", linestyle=style, label=f"{optimizer}, exact")
+        ax.set_xlabel("shots / 2^8")
+        ax.set_ylabel("test accuracy (mean ± std over seeds)")
     else:
-        rows = result["summary"]
-        labels = ["exact" if r["shots"] is None else f"{r['shots'] // 256}·2^8" for r in rows]
-        for split in ("train", "test"):
-            ax.errorbar(range(len(rows)), [r[f"{split}_accuracy_mean"] for r in rows],
-                        yerr=[r[f"{split}_accuracy_std"] for r in rows], marker="o", capsize=3, label=split)
-        ax.set_xticks(range(len(rows)), labels)
-        ax.set_xlabel("shots")
-    ax.set_ylabel("accuracy (mean ± std over seeds)")
+        for reps, marker in ((1, "o"), (6, "s")):
+            for gamma_step in sorted({r["gamma_step"] for r in result["summary"]}):
+                rows = [r for r in result["summary"] if r["reps"] == reps and r["gamma_step"] == gamma_step]
+                if rows:
+                    ax.plot([r["cobyla_step"] for r in rows], [r["train_loss_mean"] for r in rows], marker=marker,
+                            label=f"L={reps}, gamma_step={gamma_step}")
+        ax.set_xscale("log")
+        ax.set_xlabel("cobyla_step (rad)")
+        ax.set_ylabel("final training loss (mean over seeds)")
+    if name == "layers":
+        ax.set_ylabel("accuracy (mean ± std over seeds)")
     ax.set_title(f"Iris, Quantum-Train: {name}")
     ax.legend()
     fig.tight_layout()
@@ -156,7 +218,7 @@ def plot(name: str, result: dict, path: Path) -> None:
     plt.close(fig)
 
 
-EXPERIMENTS = {"layers": layers, "shots": shots}
+EXPERIMENTS = {"layers": layers, "shots": shots, "tuning": tuning}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -164,9 +226,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", choices=sorted(EXPERIMENTS))
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (1: steady timings beside another job)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch and BLAS threads (1: steady timings beside another job)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    threadpool_limits(args.threads)  # scipy's COBYLA does many small BLAS products
     args.out.mkdir(parents=True, exist_ok=True)
     for name in [args.only] if args.only else list(EXPERIMENTS):
         started = time.perf_counter()

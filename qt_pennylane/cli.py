@@ -5,6 +5,7 @@ Example (shell)::
     qt-pennylane train --task iris --reps 1 --mapping paper --out runs/iris
     qt-pennylane train --task iris --optimizer paper --periods 21 --phi-iters 100 --gamma-iters 10
     qt-pennylane train --task iris --optimizer paper --device default.qubit --shots 13x
+    qt-pennylane train --task iris --optimizer paper --shots 13x --shot-noise fixed
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from .mapping import MAPPINGS, n_qubits_for
 from .model import QuantumTrainModel
+from .sampling import SHOT_NOISE
 from .tasks import TASKS, get_task
 from .train import LR_SCHEDULES, OPTIMIZERS
 
@@ -67,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default="default.qubit")
     train.add_argument("--backend", help="backend of qiskit.remote, e.g. fake_manila or ibm_brisbane")
     train.add_argument("--shots", type=parse_shots, default=None, help="int, 'Kx' for K·2^N, or 'none' (exact)")
+    train.add_argument("--shot-noise", choices=list(SHOT_NOISE), default="fresh",
+                       help="with shots on a simulator: new samples per evaluation (fresh) or the same random numbers (fixed)")
     train.add_argument("--engine", choices=["auto", "engine", "qnode"], default="auto")
     train.add_argument("--optimizer", choices=sorted(OPTIMIZERS) + [PAPER], default="adam")
     train.add_argument("--lr", type=float, help="learning rate (default: the task's)")
@@ -77,8 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--eval-every", type=int, help="epochs between evaluations and checkpoints")
     train.add_argument("--train-eval-limit", type=int, help="training accuracy on the first N examples (default: the task's)")
     train.add_argument("--periods", type=int, default=21, help="paper schedule: periods N_train")
-    train.add_argument("--phi-iters", type=int, default=100, help="paper schedule: COBYLA evaluations N_phi")
+    train.add_argument("--phi-iters", type=int, default=100,
+                       help="paper schedule: COBYLA iterations N_phi (after its len(phi)+1-point first simplex)")
     train.add_argument("--gamma-iters", type=int, default=10, help="paper schedule: Nelder-Mead iterations N_gamma")
+    train.add_argument("--cobyla-step", type=float, default=0.1, help="paper schedule: COBYLA's initial radius (rad)")
+    train.add_argument("--gamma-step", type=float, default=0.5, help="paper schedule: Nelder-Mead's initial step in log gamma")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--data-root", help="root of MNIST/FashionMNIST raw files (default: $QT_PENNYLANE_DATA)")
     train.add_argument("--limit", type=int, help="use only the first LIMIT train and test examples")
@@ -109,22 +116,23 @@ def run_train(args: argparse.Namespace) -> dict:
     model = QuantumTrainModel(
         target, reps=reps, mapping=args.mapping, mapping_options={"hidden": args.hidden} if args.hidden else None,
         entanglement=args.entanglement, device=args.device,
-        shots=shots, backend=args.backend, seed=args.seed, engine=args.engine,
+        shots=shots, backend=args.backend, seed=args.seed, engine=args.engine, shot_noise=args.shot_noise,
     )
     config = {
         "task": args.task, "n_qubits": n_qubits, "reps": reps, "mapping": args.mapping, "hidden": args.hidden,
         "entanglement": args.entanglement, "device": args.device, "backend": args.backend, "shots": shots,
-        "optimizer": args.optimizer, "seed": args.seed, "limit": args.limit,
+        "shot_noise": args.shot_noise if shots is not None else None, "optimizer": args.optimizer, "seed": args.seed, "limit": args.limit,
     }
     checkpoint = args.out / "checkpoint.pt" if args.out is not None else None
     started = time.perf_counter()
     if args.optimizer == PAPER:
         from .optim import paper_schedule
 
-        config.update(phi_iters=args.phi_iters, gamma_iters=args.gamma_iters)
+        config.update(phi_iters=args.phi_iters, gamma_iters=args.gamma_iters, cobyla_step=args.cobyla_step,
+                      gamma_step=args.gamma_step)
         history = paper_schedule(
             model, train_set, test_set, periods=args.periods, phi_iters=args.phi_iters,
-            gamma_iters=args.gamma_iters, checkpoint=checkpoint, resume=args.resume, config=config,
+            gamma_iters=args.gamma_iters, cobyla_step=args.cobyla_step, gamma_step=args.gamma_step, checkpoint=checkpoint, resume=args.resume, config=config,
             progress=not args.quiet,
         )
     else:

@@ -1,9 +1,10 @@
 """``QuantumWeightGenerator``: circuit angles φ → probabilities → flat weight vector θ.
 
 The circuit is the PennyLane QNode of :func:`qt_pennylane.ansatz.efficient_su2` on the
-chosen device. On analytic simulators (no shots) the generator runs the same circuit
+chosen device. On noiseless statevector simulators the generator runs the same circuit
 on :class:`qt_pennylane.engine.StatevectorEngine` instead, which gives identical
-probabilities and exact gradients without PennyLane's per-gate overhead.
+probabilities and exact gradients without PennyLane's per-gate overhead; with shots it samples
+the engine's probabilities (:mod:`qt_pennylane.sampling`, parameter-shift gradients).
 
 Example:
     >>> gen = QuantumWeightGenerator(131, reps=1, seed=0)
@@ -20,9 +21,10 @@ from torch import nn
 from .ansatz import angle_shape, check_entanglement, efficient_su2
 from .devices import diff_method_for, effective_shots, is_analytic, make_device
 from .mapping import make_mapping, n_qubits_for
+from .sampling import SHOT_NOISE, ShotSampler, sampled_probabilities
 
 ENGINES = ("auto", "engine", "qnode")
-"""How probabilities are computed: ``"auto"`` picks the engine where it is exact."""
+"""How probabilities are computed: ``"auto"`` picks the engine on noiseless statevector simulators."""
 
 
 class QuantumWeightGenerator(nn.Module):
@@ -42,9 +44,13 @@ class QuantumWeightGenerator(nn.Module):
         backend: backend name for remote Qiskit devices (e.g. ``"fake_manila"``).
         noise_backend: for ``qiskit.aer``: a fake IBM backend whose noise model is simulated.
         entanglement: ``"reverse_linear"`` (Qiskit's default), ``"linear"``, ``"circular"``, ``"full"``.
+        shot_noise: with shots on the engine: ``"fresh"`` samples per evaluation (default, as on
+            hardware) or ``"fixed"`` random numbers reused every evaluation (a seeded simulator;
+            see :mod:`qt_pennylane.sampling`).
         seed: seeds the initial angles, the paper mapping's pairing, the mapping's initial weights
-            and the device's sampling.
-        engine: ``"auto"`` (fast engine on analytic simulators), ``"engine"`` (require it) or ``"qnode"``.
+            and the sampling.
+        engine: ``"auto"`` (fast engine on noiseless statevector simulators, with or without
+            shots), ``"engine"`` (require it) or ``"qnode"`` (the device runs the QNode and samples).
         dtype: floating dtype of the angles and of the computation (``torch.float32``: complex64
             states, about twice as fast as ``torch.float64``, which gradient checks use).
 
@@ -72,6 +78,7 @@ class QuantumWeightGenerator(nn.Module):
         seed: int | None = None,
         engine: str = "auto",
         dtype: torch.dtype = torch.float32,
+        shot_noise: str = "fresh",
     ):
         super().__init__()
         n_qubits = n_qubits_for(n_params)
@@ -81,19 +88,26 @@ class QuantumWeightGenerator(nn.Module):
             raise ValueError(f"engine={engine!r} is not known; expected one of {list(ENGINES)}")
         if dtype not in (torch.float32, torch.float64):
             raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
-        analytic = is_analytic(device, shots, noise_backend=noise_backend)
-        if engine == "engine" and not analytic:
+        statevector = is_analytic(device, None, noise_backend=noise_backend)
+        self.shots = effective_shots(device, shots, noise_backend=noise_backend)
+        if engine == "engine" and not statevector:
             raise ValueError(
-                f"engine='engine' needs an analytic simulator without shots; device={device!r}, shots={shots!r} "
-                "is not one: use engine='auto' or 'qnode'"
+                f"engine='engine' needs a noiseless statevector simulator; device={device!r}"
+                f"{f', noise_backend={noise_backend!r}' if noise_backend else ''} is not one: use engine='auto' or 'qnode'"
+            )
+        if shot_noise not in SHOT_NOISE:
+            raise ValueError(f"shot_noise={shot_noise!r} is not known; expected one of {list(SHOT_NOISE)}")
+        self.uses_engine = engine == "engine" or (engine == "auto" and statevector)
+        if shot_noise == "fixed" and not (self.uses_engine and self.shots is not None):
+            raise ValueError(
+                f"shot_noise='fixed' needs shots sampled by the engine (a statevector simulator with shots and "
+                f"engine='auto' or 'engine'); got device={device!r}, shots={shots!r}, engine={engine!r}"
             )
         self.n_params, self.n_qubits, self.reps = n_params, n_qubits, reps
         self.entanglement = check_entanglement(entanglement)
         self.device_name, self.backend, self.noise_backend = device, backend, noise_backend
-        self.shots = effective_shots(device, shots, noise_backend=noise_backend)
         self.seed = seed
         self.mapping_name = mapping
-        self.uses_engine = engine == "engine" or (engine == "auto" and analytic)
 
         with torch.random.fork_rng(devices=[]):
             if seed is not None:
@@ -106,10 +120,13 @@ class QuantumWeightGenerator(nn.Module):
         self.phi = nn.Parameter(phi)
         self._engine = None
         self._qnode = None
+        self.sampler = None
         if self.uses_engine:
             from .engine import StatevectorEngine
 
             self._engine = StatevectorEngine(n_qubits, reps, self.entanglement)
+            if self.shots is not None:
+                self.sampler = ShotSampler(self.shots, noise=shot_noise, seed=seed)
         else:  # build the device now so a bad device, backend or shots fails here, not mid-training
             self._qnode = self._build_qnode()
         if hasattr(self.mapping, "calibrate"):  # data-dependent init of a learned mapping
@@ -141,6 +158,8 @@ class QuantumWeightGenerator(nn.Module):
 
     def probabilities(self) -> torch.Tensor:
         """The ``2**n_qubits`` measurement probabilities (PennyLane order), differentiable in ``phi``."""
+        if self.sampler is not None:
+            return sampled_probabilities(self.phi, self._engine.probabilities, self.sampler)
         if self.uses_engine:
             return self._engine.probabilities(self.phi)
         return self.qnode()(self.phi).to(self.phi.dtype)
@@ -157,6 +176,8 @@ class QuantumWeightGenerator(nn.Module):
     def extra_repr(self) -> str:
         where = "engine" if self.uses_engine else f"qnode on {self.device_name!r}"
         shots = "" if self.shots is None else f", shots={self.shots}"
+        if self.sampler is not None:
+            shots += f", shot_noise={self.sampler.noise!r}"
         return (
             f"n_params={self.n_params}, n_qubits={self.n_qubits}, reps={self.reps}, "
             f"entanglement={self.entanglement!r}, mapping={self.mapping_name!r}, {where}{shots}"

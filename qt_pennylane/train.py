@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from tqdm import tqdm
 
 from .checkpoint import check_same_config, load_checkpoint, save_atomic
+from .sampling import random_states, restore_random_states
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +155,7 @@ def fit(
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
+        restore_random_states(model, state.get("random_states", {}))
         history, start_epoch = state["history"], state["epoch"]
         train_seconds = history[-1]["train_seconds"] if history else 0.0
     bar = tqdm(range(start_epoch, epochs), desc="train", disable=not progress, initial=start_epoch, total=epochs)
@@ -182,7 +184,8 @@ def fit(
         if checkpoint is not None:
             save_atomic(
                 {"config": config, "model": model.state_dict(), "optimizer": opt.state_dict(),
-                 "scheduler": scheduler.state_dict(), "epoch": epoch + 1, "history": history},
+                 "scheduler": scheduler.state_dict(), "epoch": epoch + 1, "history": history,
+                 "random_states": random_states(model)},
                 checkpoint,
             )
     return history

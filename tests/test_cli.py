@@ -28,12 +28,19 @@ def test_iris_gradient_run_prints_the_summary_and_writes_outputs(capsys, tmp_pat
 
 
 def test_paper_schedule_run_and_resume(capsys, tmp_path):
-    args = ["--optimizer", "paper", "--phi-iters", "34", "--gamma-iters", "1", "--out", str(tmp_path)]
+    args = ["--optimizer", "paper", "--phi-iters", "3", "--gamma-iters", "1", "--out", str(tmp_path)]
     first = run_cli(capsys, *args, "--periods", "1")
     second = run_cli(capsys, *args, "--periods", "2", "--resume", str(tmp_path / "checkpoint.pt"))
     assert first["trainable_params"] == second["trainable_params"] == 33
     history = json.loads((tmp_path / "summary.json").read_text())["history"]
     assert [r["period"] for r in history] == [1, 2]
+
+
+def test_paper_schedule_with_fixed_shot_noise(capsys):
+    summary = run_cli(capsys, "--optimizer", "paper", "--periods", "1", "--phi-iters", "2", "--gamma-iters", "1",
+                      "--shots", "13x", "--shot-noise", "fixed", "--cobyla-step", "0.5", "--gamma-step", "0.1")
+    assert summary["shots"] == 13 * 256 and summary["shot_noise"] == "fixed"
+    assert summary["cobyla_step"] == 0.5 and summary["gamma_step"] == 0.1
 
 
 def test_shots_syntax():
@@ -48,6 +55,8 @@ def test_shots_syntax():
         (["--shots", "many"], r"--shots must be an int, 'Kx'"),
         (["--epochs", "0"], r"epochs must be a positive int, got 0"),
         (["--optimizer", "paper", "--phi-iters", "0"], r"phi_iters must be a positive int, got 0"),
+        (["--optimizer", "paper", "--cobyla-step", "0"], r"cobyla_step must be a positive number, got 0.0"),
+        (["--shot-noise", "fixed"], r"shot_noise='fixed' needs shots sampled by the engine"),
         (["--resume", "/nonexistent/ckpt.pt"], r"--resume '/nonexistent/ckpt.pt' does not exist"),
         (["--task", "cifar"], r"invalid choice: 'cifar'"),
     ],

@@ -434,15 +434,15 @@ def test_paper_schedule_on_fake_backend(tiny_mlp, quiet_qiskit):
     from qt_pennylane.optim import paper_schedule
 
     check_gradient_support("qiskit.remote", 256, "paper", backend="fake_manila")
-    # reps=0: 10 angles, so COBYLA's smallest budget (n + 2 = 12 evaluations) keeps this quick
+    # reps=0: 10 angles, so COBYLA's first simplex (n + 1 = 11 evaluations) keeps this quick
     model = QuantumTrainModel(tiny_mlp, reps=0, device="qiskit.remote", backend="fake_manila", shots=256, seed=0)
     assert model.generator.n_qubits == 5 and model.generator.phi.numel() == 10
     x = torch.randn(16, 3)
     data = TensorDataset(x, (x[:, 0] > 0).long())
     before = model.generator.phi.detach().clone()
-    history = paper_schedule(model, data, data, periods=1, phi_iters=12, gamma_iters=1, progress=False)
+    history = paper_schedule(model, data, data, periods=1, phi_iters=1, gamma_iters=1, progress=False)
     assert len(history) == 1 and np.isfinite(history[0]["loss"])
-    assert 1 <= history[0]["phi_evaluations"] <= 12 and history[0]["gamma_evaluations"] >= 1
+    assert history[0]["phi_evaluations"] == 12 and history[0]["gamma_evaluations"] >= 1
     assert not torch.equal(before, model.generator.phi.detach())
 
 

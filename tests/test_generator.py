@@ -34,10 +34,14 @@ def test_engine_and_qnode_agree_and_both_differentiate():
     assert torch.allclose(fast.mapping.log_gamma.grad, slow.mapping.log_gamma.grad, atol=1e-8)
 
 
-def test_auto_picks_engine_only_where_exact():
+def test_auto_picks_engine_on_statevector_simulators_with_or_without_shots():
     assert QuantumWeightGenerator(8, device="default.qubit").uses_engine
     assert QuantumWeightGenerator(8, device="lightning.qubit").uses_engine
-    assert not QuantumWeightGenerator(8, device="default.qubit", shots=100).uses_engine
+    sampled = QuantumWeightGenerator(8, device="default.qubit", shots=100)
+    assert sampled.uses_engine and sampled.sampler.shots == 100 and sampled.sampler.noise == "fresh"
+    device_sampled = QuantumWeightGenerator(8, device="default.qubit", shots=100, engine="qnode")
+    assert not device_sampled.uses_engine and device_sampled.sampler is None
+    assert not QuantumWeightGenerator(8, device="qiskit.basicsim", shots=100).uses_engine
 
 
 def test_seed_reproduces_and_differs():
@@ -70,7 +74,10 @@ def test_float32_generation():
         (dict(n_params=10, dtype=torch.float16), r"dtype must be"),
         (dict(n_params=10, mapping="nope"), r"mapping='nope'"),
         (dict(n_params=10, entanglement="ring"), r"entanglement='ring'"),
-        (dict(n_params=10, engine="engine", shots=100), r"engine='engine' needs an analytic simulator"),
+        (dict(n_params=10, device="qiskit.basicsim", engine="engine"), r"engine='engine' needs a noiseless statevector simulator; device='qiskit.basicsim'"),
+        (dict(n_params=10, shots=100, shot_noise="frozen"), r"shot_noise='frozen' is not known"),
+        (dict(n_params=10, shot_noise="fixed"), r"shot_noise='fixed' needs shots sampled by the engine.*shots=None"),
+        (dict(n_params=10, shots=100, engine="qnode", shot_noise="fixed"), r"shot_noise='fixed' needs.*engine='qnode'"),
     ],
 )
 def test_bad_arguments(kwargs, match):
@@ -83,9 +90,10 @@ def test_repr_shows_sizes_not_state():
     assert "n_qubits=8" in text and "reps=1" in text and "n_params=131" in text and "tensor" not in text
 
 
-def test_shots_give_valid_probabilities_whose_mean_converges_to_the_exact_ones():
+@pytest.mark.parametrize("engine", ["auto", "qnode"])
+def test_shots_give_valid_probabilities_whose_mean_converges_to_the_exact_ones(engine):
     exact = QuantumWeightGenerator(6, reps=1, seed=3, dtype=torch.float64).probabilities().detach()
-    sampled = QuantumWeightGenerator(6, reps=1, seed=3, shots=500, dtype=torch.float64)
+    sampled = QuantumWeightGenerator(6, reps=1, seed=3, shots=500, dtype=torch.float64, engine=engine)
     draws = torch.stack([sampled.probabilities().detach() for _ in range(40)])
     assert torch.all(draws >= 0) and torch.allclose(draws.sum(1), torch.ones(40, dtype=torch.float64))
     assert torch.allclose(draws * 500, (draws * 500).round())  # frequencies of 500 samples
@@ -94,8 +102,8 @@ def test_shots_give_valid_probabilities_whose_mean_converges_to_the_exact_ones()
     assert error_mean < 0.02 and error_mean < error_one
 
 
-def test_gradient_training_with_shots_uses_parameter_shift():
-    gen = QuantumWeightGenerator(6, reps=1, seed=3, shots=1000)
+def test_gradient_training_with_shots_on_the_device_uses_parameter_shift():
+    gen = QuantumWeightGenerator(6, reps=1, seed=3, shots=1000, engine="qnode")
     assert not gen.uses_engine and gen.shots == 1000
     gen().sum().backward()
     assert torch.isfinite(gen.phi.grad).all() and gen.phi.grad.abs().sum() > 0

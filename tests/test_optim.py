@@ -39,7 +39,7 @@ def test_schedule_alternates_cobyla_on_phi_and_nelder_mead_on_gamma(iris, monkey
         return result
 
     monkeypatch.setattr(optim_module.scipy.optimize, "minimize", spy)
-    history = paper_schedule(model, *iris, periods=2, phi_iters=40, gamma_iters=3, progress=False)
+    history = paper_schedule(model, *iris, periods=2, phi_iters=15, gamma_iters=3, progress=False)
     assert [c[0] for c in calls] == ["COBYLA", "Nelder-Mead", "COBYLA", "Nelder-Mead"]
     for method, size, (phi0, g0), (phi1, g1), _ in calls:
         if method == "COBYLA":
@@ -47,14 +47,29 @@ def test_schedule_alternates_cobyla_on_phi_and_nelder_mead_on_gamma(iris, monkey
         else:
             assert size == 1 and torch.equal(phi0, phi1)
     for record, (cobyla, nelder) in zip(history, zip(calls[::2], calls[1::2])):
-        assert record["phi_evaluations"] == cobyla[4] <= 40
+        assert record["phi_evaluations"] == cobyla[4] <= 33 + 15  # len(phi) + 1 for the first simplex
         assert record["gamma_evaluations"] == nelder[4] <= 2 + 3 * 3  # n+1 for the simplex, <= n+2 per iteration
 
 
-def test_cobyla_budget_below_its_minimum_is_raised_with_a_warning(iris):
-    with pytest.warns(UserWarning, match=r"phi_iters=5 is below COBYLA's minimum of len\(phi\) \+ 2 = 34"):
-        history = paper_schedule(iris_model(), *iris, periods=1, phi_iters=5, gamma_iters=1, progress=False)
-    assert history[0]["phi_evaluations"] <= 34
+def test_cobyla_spends_its_whole_budget_of_iterations_after_the_first_simplex(iris):
+    history = paper_schedule(iris_model(), *iris, periods=1, phi_iters=5, gamma_iters=1, progress=False)
+    assert history[0]["phi_evaluations"] == 33 + 5
+
+
+def test_nelder_mead_starts_from_the_given_step_in_log_gamma(iris, monkeypatch):
+    seen = []
+    real = scipy.optimize.minimize
+
+    def spy(fun, x0, method, options):
+        if method == "Nelder-Mead":
+            seen.append(options["initial_simplex"])
+        return real(fun, x0, method=method, options=options)
+
+    monkeypatch.setattr(optim_module.scipy.optimize, "minimize", spy)
+    model = iris_model()
+    start = model.generator.mapping.log_gamma.item()
+    paper_schedule(model, *iris, periods=1, phi_iters=1, gamma_iters=1, gamma_step=0.3, progress=False)
+    assert np.allclose(seen[0], [[start], [start + 0.3]])
 
 
 def test_schedule_never_runs_backward(iris, monkeypatch):
@@ -63,7 +78,7 @@ def test_schedule_never_runs_backward(iris, monkeypatch):
 
     monkeypatch.setattr(torch.Tensor, "backward", forbidden)
     monkeypatch.setattr(torch.autograd, "backward", forbidden)
-    history = paper_schedule(iris_model(), *iris, periods=1, phi_iters=34, gamma_iters=2, progress=False)
+    history = paper_schedule(iris_model(), *iris, periods=1, phi_iters=5, gamma_iters=2, progress=False)
     assert history[0]["loss"] > 0
 
 
@@ -72,13 +87,13 @@ def test_schedule_lowers_the_loss(iris):
     inputs, targets = iris[0].tensors
     with torch.no_grad():
         before = float(CrossEntropyWithErrorRate()(model(inputs), targets))
-    history = paper_schedule(model, *iris, periods=3, phi_iters=40, gamma_iters=4, progress=False)
+    history = paper_schedule(model, *iris, periods=3, phi_iters=10, gamma_iters=4, progress=False)
     assert history[-1]["loss"] < 0.9 * before
     assert [r["loss"] for r in history] == sorted(r["loss"] for r in history)[::-1]  # never worse than before
 
 
 def test_resume_equals_uninterrupted_run(iris, tmp_path):
-    kwargs = dict(phi_iters=34, gamma_iters=2, progress=False, config={"seed": 0})
+    kwargs = dict(phi_iters=5, gamma_iters=2, progress=False, config={"seed": 0})
     full = paper_schedule(iris_model(), *iris, periods=3, **kwargs)
     paper_schedule(iris_model(), *iris, periods=2, checkpoint=tmp_path / "c.pt", **kwargs)
     resumed_model = iris_model(seed=5)
@@ -87,10 +102,25 @@ def test_resume_equals_uninterrupted_run(iris, tmp_path):
     assert [r["phi_evaluations"] for r in resumed] == [r["phi_evaluations"] for r in full]
 
 
-def test_schedule_works_with_shots(iris):
-    model = iris_model(shots=2000)
-    history = paper_schedule(model, *iris, periods=1, phi_iters=34, gamma_iters=1, progress=False)
+@pytest.mark.parametrize("shot_noise", ["fresh", "fixed"])
+def test_schedule_works_with_shots(iris, shot_noise):
+    model = iris_model(shots=2000, shot_noise=shot_noise)
+    history = paper_schedule(model, *iris, periods=1, phi_iters=5, gamma_iters=1, progress=False)
     assert np.isfinite(history[0]["loss"])
+
+
+def test_schedule_works_with_shots_sampled_by_the_device(iris):
+    model = iris_model(shots=2000, engine="qnode")
+    history = paper_schedule(model, *iris, periods=1, phi_iters=2, gamma_iters=1, progress=False)
+    assert np.isfinite(history[0]["loss"])
+
+
+def test_resume_with_fresh_shots_equals_uninterrupted_run(iris, tmp_path):
+    kwargs = dict(phi_iters=3, gamma_iters=1, progress=False)
+    full = paper_schedule(iris_model(shots=500), *iris, periods=2, **kwargs)
+    paper_schedule(iris_model(shots=500), *iris, periods=1, checkpoint=tmp_path / "c.pt", **kwargs)
+    resumed = paper_schedule(iris_model(seed=3, shots=500), *iris, periods=2, resume=tmp_path / "c.pt", **kwargs)
+    assert [r["loss"] for r in resumed] == [r["loss"] for r in full]
 
 
 @pytest.mark.parametrize("name", ["periods", "phi_iters", "gamma_iters"])
@@ -100,13 +130,20 @@ def test_non_positive_budgets_are_refused(iris, name, value):
         paper_schedule(iris_model(), *iris, progress=False, **{name: value})
 
 
+@pytest.mark.parametrize("name", ["cobyla_step", "gamma_step"])
+@pytest.mark.parametrize("value", [0, -0.5, "big"])
+def test_non_positive_steps_are_refused(iris, name, value):
+    with pytest.raises(ValueError, match=rf"{name} must be a positive number, got {value!r}"):
+        paper_schedule(iris_model(), *iris, progress=False, **{name: value})
+
+
 def test_resume_from_another_model_is_refused_and_nothing_is_overwritten(iris, tmp_path):
     path = tmp_path / "c.pt"
-    paper_schedule(iris_model(), *iris, periods=1, phi_iters=34, gamma_iters=1, checkpoint=path,
+    paper_schedule(iris_model(), *iris, periods=1, phi_iters=3, gamma_iters=1, checkpoint=path,
                    config={"reps": 1}, progress=False)
     before = path.read_bytes()
     other = QuantumTrainModel(get_task("iris").build_model(), reps=2, seed=0)
     with pytest.raises(ValueError, match=r"different model or run: reps: checkpoint 1 vs now 2"):
-        paper_schedule(other, *iris, periods=2, phi_iters=50, gamma_iters=1, checkpoint=path, resume=path,
+        paper_schedule(other, *iris, periods=2, phi_iters=3, gamma_iters=1, checkpoint=path, resume=path,
                        config={"reps": 2}, progress=False)
     assert path.read_bytes() == before

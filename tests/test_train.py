@@ -15,8 +15,8 @@ def blobs():
     return TensorDataset(x[:64], y[:64]), TensorDataset(x[64:], y[64:])
 
 
-def make_model(tiny_mlp, seed=0):
-    return QuantumTrainModel(tiny_mlp, reps=2, seed=seed)
+def make_model(tiny_mlp, seed=0, **kwargs):
+    return QuantumTrainModel(tiny_mlp, reps=2, seed=seed, **kwargs)
 
 
 def test_fit_minibatch_lowers_loss_and_records_history(tiny_mlp, blobs):
@@ -49,15 +49,16 @@ def crash_after_saves(monkeypatch, count):
     monkeypatch.setattr(train_module, "save_atomic", save_then_maybe_crash)
 
 
-def test_resume_after_a_crash_continues_exactly(tiny_mlp, blobs, tmp_path, monkeypatch):
+@pytest.mark.parametrize("shots", [None, 200])
+def test_resume_after_a_crash_continues_exactly(tiny_mlp, blobs, tmp_path, monkeypatch, shots):
     kwargs = dict(lr=0.05, epochs=4, batch_size=16, seed=3, progress=False, config={"run": "a"})
-    straight = make_model(tiny_mlp)
+    straight = make_model(tiny_mlp, shots=shots)
     full = fit(straight, *blobs, **kwargs)
     with monkeypatch.context() as patch:
         crash_after_saves(patch, 2)
         with pytest.raises(KeyboardInterrupt):
-            fit(make_model(tiny_mlp), *blobs, checkpoint=tmp_path / "c.pt", **kwargs)
-    resumed = make_model(tiny_mlp, seed=42)  # any starting state: the checkpoint replaces it
+            fit(make_model(tiny_mlp, shots=shots), *blobs, checkpoint=tmp_path / "c.pt", **kwargs)
+    resumed = make_model(tiny_mlp, seed=42, shots=shots)  # any starting state: the checkpoint replaces it
     history = fit(resumed, *blobs, resume=tmp_path / "c.pt", checkpoint=tmp_path / "c.pt", **kwargs)
     assert [r["loss"] for r in history] == [r["loss"] for r in full]
     assert [r["epoch"] for r in history] == [1, 2, 3, 4]

@@ -1,0 +1,153 @@
+"""Finite shots on the fast engine: probabilities estimated from samples, and their gradient.
+
+:class:`ShotSampler` turns exact probabilities into the frequencies of ``shots`` samples drawn
+from them, which is what a noiseless simulator with shots returns. Two kinds of shot noise:
+
+* ``"fresh"`` (default): every evaluation draws new samples, as a quantum computer does.
+* ``"fixed"``: every evaluation reuses the same random numbers (inverse-CDF sampling with one
+  fixed set of uniforms), as a simulator does when its sampling seed is fixed per run (Qiskit
+  Aer's ``seed_simulator``). The estimate is then a deterministic, piecewise-constant function
+  of the angles ("common random numbers"): a gradient-free optimizer is not misled by noise that
+  changes between evaluations, and the exported weights are the ones it evaluated. Only a
+  simulator can do this.
+
+:func:`sampled_probabilities` runs the engine, samples, and differentiates with the
+parameter-shift rule (each shifted circuit sampled with its own shots): an unbiased gradient
+estimate, as on a device with shots.
+
+Example:
+    >>> sampler = ShotSampler(1000, seed=0)
+    >>> freq = sampler(torch.tensor([0.5, 0.25, 0.25, 0.0]))
+    >>> float(freq.sum()), float(freq[3]), bool(torch.all(freq * 1000 == (freq * 1000).round()))
+    (1.0, 0.0, True)
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+SHOT_NOISE = ("fresh", "fixed")
+"""Kinds of shot noise: new samples per evaluation, or the same random numbers every evaluation."""
+
+
+class ShotSampler(nn.Module):
+    """Frequencies of ``shots`` samples of a probability vector.
+
+    Args:
+        shots: samples per evaluation (a positive int).
+        noise: ``"fresh"`` or ``"fixed"`` (see the module docstring).
+        seed: seeds the sampler's own random stream (``None``: drawn from torch's global RNG).
+
+    The random stream is not part of ``state_dict()`` (trained angles load into exact and sampled
+    models alike); checkpoints carry it through :func:`random_states` and
+    :func:`restore_random_states`, so a resumed run draws the samples an uninterrupted one would.
+
+    Raises:
+        ValueError: for a bad ``shots``, ``noise`` or ``seed``, naming it and its value.
+    """
+
+    def __init__(self, shots: int, *, noise: str = "fresh", seed: int | None = None):
+        super().__init__()
+        if isinstance(shots, bool) or not isinstance(shots, int) or shots <= 0:
+            raise ValueError(f"shots must be a positive int, got shots={shots!r}")
+        if noise not in SHOT_NOISE:
+            raise ValueError(f"shot_noise={noise!r} is not known; expected one of {list(SHOT_NOISE)}")
+        if seed is None:
+            seed = int(torch.randint(0, 2**62, (1,)))
+        elif isinstance(seed, bool) or not isinstance(seed, int):
+            raise ValueError(f"seed must be an int or None, got seed={seed!r}")
+        self.shots, self.noise = shots, noise
+        self._rng = torch.Generator().manual_seed(seed)
+        self._start = self._rng.get_state()
+
+    @torch.no_grad()
+    def forward(self, probabilities: torch.Tensor) -> torch.Tensor:
+        """Frequencies (``counts / shots``, same shape and dtype as ``probabilities``)."""
+        if self.noise == "fixed":
+            self._rng.set_state(self._start)
+        uniforms = torch.rand(self.shots, generator=self._rng, dtype=torch.float64)
+        cdf = probabilities.detach().cpu().double().clamp_min(0).cumsum(0)
+        outcomes = torch.searchsorted(cdf, uniforms * cdf[-1], right=True).clamp_max(cdf.numel() - 1)
+        counts = torch.bincount(outcomes, minlength=cdf.numel())
+        return (counts / self.shots).to(probabilities.dtype).to(probabilities.device)
+
+    def random_state(self) -> dict:
+        """The sampler's random stream: its current position and its start (for ``"fixed"``)."""
+        return {"rng": self._rng.get_state(), "start": self._start.clone()}
+
+    def set_random_state(self, state: dict) -> None:
+        """Restore what :meth:`random_state` returned."""
+        self._rng.set_state(state["rng"])
+        self._start = state["start"].clone()
+
+    def extra_repr(self) -> str:
+        return f"shots={self.shots}, noise={self.noise!r}"
+
+
+def random_states(model: nn.Module) -> dict[str, dict]:
+    """The random streams of every :class:`ShotSampler` inside ``model``, by module name."""
+    return {name: module.random_state() for name, module in model.named_modules() if isinstance(module, ShotSampler)}
+
+
+def restore_random_states(model: nn.Module, states: dict[str, dict]) -> None:
+    """Put back the streams :func:`random_states` returned (a checkpoint of the same model)."""
+    for name, state in states.items():
+        model.get_submodule(name).set_random_state(state)
+
+
+class _ParameterShift(torch.autograd.Function):
+    """Sampled probabilities; backward by the two-term shift rule on sampled shifted circuits."""
+
+    @staticmethod
+    def forward(ctx, phi, probabilities_of, sampler):
+        ctx.save_for_backward(phi)
+        ctx.probabilities_of, ctx.sampler = probabilities_of, sampler
+        with torch.no_grad():
+            return sampler(probabilities_of(phi))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (phi,) = ctx.saved_tensors
+        flat = phi.detach().reshape(-1)
+        out = torch.zeros_like(flat)
+        shift = math.pi / 2
+        with torch.no_grad():
+            for k in _shifted_indices(phi.shape):
+                sampled = []
+                for sign in (1, -1):
+                    shifted = flat.clone()
+                    shifted[k] += sign * shift
+                    sampled.append(ctx.sampler(ctx.probabilities_of(shifted.reshape(phi.shape))))
+                out[k] = (grad * (sampled[0] - sampled[1])).sum() / 2
+        return out.reshape(phi.shape), None, None
+
+
+def _shifted_indices(shape: torch.Size) -> range:
+    """Flat indices of the angles that can change the probabilities: all but the final RZ layer.
+
+    That layer is diagonal, so its exact derivative is zero: giving it zero is unbiased and
+    costs no circuit runs.
+    """
+    layers, _, n_qubits = shape
+    return range((layers - 1) * 2 * n_qubits + n_qubits)
+
+
+def sampled_probabilities(phi: torch.Tensor, probabilities_of, sampler: ShotSampler) -> torch.Tensor:
+    """``sampler(probabilities_of(phi))``, differentiable in ``phi`` by the parameter-shift rule.
+
+    Args:
+        phi: angles of shape ``(reps + 1, 2, n_qubits)`` (EfficientSU2's RY/RZ gates, for which
+            the shift rule with shift π/2 is exact).
+        probabilities_of: exact probabilities as a function of angles (e.g. the engine's).
+        sampler: a :class:`ShotSampler`.
+
+    Example:
+        >>> from qt_pennylane.engine import StatevectorEngine
+        >>> phi = torch.zeros(2, 2, 2, requires_grad=True)
+        >>> p = sampled_probabilities(phi, StatevectorEngine(2, 1).probabilities, ShotSampler(100, seed=0))
+        >>> p[0].backward(); phi.grad.shape
+        torch.Size([2, 2, 2])
+    """
+    return _ParameterShift.apply(phi, probabilities_of, sampler)
