@@ -97,7 +97,7 @@ def paper_schedule(
     simplex (its linear model), then spends one evaluation per iteration; scipy's ``maxiter`` for
     COBYLA counts all evaluations, so it is set to ``len(φ) + 1 + phi_iters``. (Counting the
     simplex against the budget, as a literal ``maxiter=phi_iters`` would, leaves nothing to
-    iterate with once ``len(φ) ≥ phi_iters``: 114 of Iris's 100 at L = 6.) Nelder–Mead spends
+    iterate with once ``len(φ) + 1 ≥ phi_iters``: 113 against Iris's 100 at L = 6.) Nelder–Mead spends
     ``n + 1`` evaluations on its simplex and one to ``n + 2`` per iteration.
 
     The step sizes, which the paper does not state, are the pair with the lowest final
