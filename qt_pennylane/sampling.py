@@ -3,7 +3,8 @@
 :class:`ShotSampler` turns exact probabilities into the frequencies of ``shots`` samples drawn
 from them, which is what a noiseless simulator with shots returns. Two kinds of shot noise:
 
-* ``"fresh"`` (default): every evaluation draws new samples, as a quantum computer does.
+* ``"fresh"`` (default): every evaluation draws new samples, as a quantum computer does
+  (multinomial counts, drawn in time proportional to ``2^N``, not to ``shots``).
 * ``"fixed"``: every evaluation reuses the same random numbers (inverse-CDF sampling with one
   fixed set of uniforms), as a simulator does when its sampling seed is fixed per run (Qiskit
   Aer's ``seed_simulator``). The estimate is then a deterministic, piecewise-constant function
@@ -23,8 +24,10 @@ Example:
 """
 from __future__ import annotations
 
+import copy
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -59,28 +62,30 @@ class ShotSampler(nn.Module):
         elif isinstance(seed, bool) or not isinstance(seed, int):
             raise ValueError(f"seed must be an int or None, got seed={seed!r}")
         self.shots, self.noise = shots, noise
-        self._rng = torch.Generator().manual_seed(seed)
-        self._start = self._rng.get_state()
+        self._rng = np.random.default_rng(seed)
+        self._start = copy.deepcopy(self._rng.bit_generator.state)
 
     @torch.no_grad()
     def forward(self, probabilities: torch.Tensor) -> torch.Tensor:
         """Frequencies (``counts / shots``, same shape and dtype as ``probabilities``)."""
-        if self.noise == "fixed":
-            self._rng.set_state(self._start)
-        uniforms = torch.rand(self.shots, generator=self._rng, dtype=torch.float64)
-        cdf = probabilities.detach().cpu().double().clamp_min(0).cumsum(0)
-        outcomes = torch.searchsorted(cdf, uniforms * cdf[-1], right=True).clamp_max(cdf.numel() - 1)
-        counts = torch.bincount(outcomes, minlength=cdf.numel())
-        return (counts / self.shots).to(probabilities.dtype).to(probabilities.device)
+        p = probabilities.detach().cpu().double().clamp_min(0).numpy()
+        if self.noise == "fresh":  # counts directly: O(2^N) binomial draws, not O(shots)
+            counts = self._rng.multinomial(self.shots, p / p.sum())
+        else:  # inverse CDF with the same uniforms every time
+            self._rng.bit_generator.state = copy.deepcopy(self._start)
+            cdf = np.cumsum(p)
+            outcomes = np.searchsorted(cdf, self._rng.random(self.shots) * cdf[-1], side="right")
+            counts = np.bincount(np.minimum(outcomes, p.size - 1), minlength=p.size)
+        return torch.from_numpy(counts / self.shots).to(probabilities.dtype).to(probabilities.device)
 
     def random_state(self) -> dict:
         """The sampler's random stream: its current position and its start (for ``"fixed"``)."""
-        return {"rng": self._rng.get_state(), "start": self._start.clone()}
+        return {"rng": copy.deepcopy(self._rng.bit_generator.state), "start": copy.deepcopy(self._start)}
 
     def set_random_state(self, state: dict) -> None:
         """Restore what :meth:`random_state` returned."""
-        self._rng.set_state(state["rng"])
-        self._start = state["start"].clone()
+        self._rng.bit_generator.state = copy.deepcopy(state["rng"])
+        self._start = copy.deepcopy(state["start"])
 
     def extra_repr(self) -> str:
         return f"shots={self.shots}, noise={self.noise!r}"

@@ -26,12 +26,12 @@ def test_fresh_noise_is_unbiased_and_shrinks_like_one_over_root_shots():
 
 
 def test_fixed_noise_replays_the_same_random_numbers():
-    sampler = ShotSampler(50, noise="fixed", seed=2)
+    sampler = ShotSampler(1000, noise="fixed", seed=2)
     first = sampler(PROBS)
     assert torch.equal(first, sampler(PROBS))
     moved = sampler(torch.tensor([0.3, 0.5, 0.2, 0.0], dtype=torch.float64))
     assert not torch.equal(first, moved)  # a deterministic function of the probabilities
-    assert not torch.equal(first, ShotSampler(50, noise="fixed", seed=3)(PROBS))
+    assert not torch.equal(first, ShotSampler(1000, noise="fixed", seed=3)(PROBS))
 
 
 def test_random_states_round_trip_and_stay_out_of_the_state_dict():
@@ -97,3 +97,19 @@ def test_engine_samples_match_the_device_samples_in_distribution():
     a = torch.stack([engine.probabilities().detach() for _ in range(30)]).mean(0)
     b = torch.stack([device.probabilities().detach() for _ in range(30)]).mean(0)
     assert (a - b).abs().max() < 0.01
+
+
+def test_shots_speed_benchmark_quick_mode_writes_results(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "shots_speed.py"
+    done = subprocess.run([sys.executable, str(script), "--quick", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = json.loads((tmp_path / "shots_speed_quick.json").read_text())["rows"]
+    assert [(r["n_qubits"], r["measure"]) for r in rows] == [(8, "forward"), (8, "forward_backward")]
+    for row in rows:
+        assert row["engine_s"] > 0 and row["speedup"] == row["qnode_default_qubit_s"] / row["engine_s"]
