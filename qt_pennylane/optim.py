@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import math
 import time
 from pathlib import Path
 
@@ -125,7 +126,7 @@ def paper_schedule(
     for name, value in (("periods", periods), ("phi_iters", phi_iters), ("gamma_iters", gamma_iters)):
         check_positive_int(name, value)
     for name, value in (("cobyla_step", cobyla_step), ("gamma_step", gamma_step)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
             raise ValueError(f"{name} must be a positive number, got {value!r}")
     loss_fn = loss_fn if loss_fn is not None else CrossEntropyWithErrorRate()
     phi_group, gamma_group = split_parameters(model)

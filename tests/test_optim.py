@@ -131,7 +131,7 @@ def test_non_positive_budgets_are_refused(iris, name, value):
 
 
 @pytest.mark.parametrize("name", ["cobyla_step", "gamma_step"])
-@pytest.mark.parametrize("value", [0, -0.5, "big"])
+@pytest.mark.parametrize("value", [0, -0.5, float("inf"), float("nan"), "big"])
 def test_non_positive_steps_are_refused(iris, name, value):
     with pytest.raises(ValueError, match=rf"{name} must be a positive number, got {value!r}"):
         paper_schedule(iris_model(), *iris, progress=False, **{name: value})
