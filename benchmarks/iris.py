@@ -3,8 +3,8 @@
 Experiments (``--only NAME`` runs one):
 
 - ``layers``: L = 1..6, 3 seeds; the paper's schedule with the paper's settings (21 periods of
-  100 COBYLA evaluations over φ and 10 Nelder–Mead iterations over γ, loss = CE + error rate on
-  the whole training set) and, beside it, Adam (exact gradients, cosine schedule) for a fixed
+  100 COBYLA iterations over φ, after the len(φ) + 1 evaluations of its first simplex, and 10
+  Nelder–Mead iterations over log γ; loss = CE + error rate on the whole training set) and, beside it, Adam (exact gradients, cosine schedule) for a fixed
   number of full-batch steps, whose wall time is recorded next to the schedule's.
 - ``shots``: L = 1, the paper's schedule with shots = k·2^8 for k in {1, 4, 7, 10, 13} and
   exact probabilities, 3 seeds, with fresh samples every evaluation (as on hardware) and with
