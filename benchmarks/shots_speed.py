@@ -11,7 +11,7 @@ process, one torch thread:
   with shots costs), the same two ways; the QNode is skipped where one gradient would take more
   than a minute (it runs ``2 · len(φ)`` sampled circuits, as the engine does).
 
-Times are medians of up to ``--repeats`` calls after one warm-up call. Writes
+Times are medians of up to ``--repeats`` calls after one warm-up call (``speed.measure_calls``). Writes
 ``benchmarks/results/shots_speed.json`` with the command and machine facts.
 
 Usage::
@@ -26,12 +26,12 @@ import json
 import os
 import platform
 import shlex
-import statistics
 import sys
 import time
 from pathlib import Path
 
 import torch
+from speed import measure_calls  # benchmarks/speed.py, beside this script
 
 from qt_pennylane import QuantumWeightGenerator
 
@@ -39,17 +39,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 GRID = ((8, 1), (8, 6), (13, 1), (13, 26))
 QNODE_GRADIENT_LIMIT = ((8, 1), (8, 6), (13, 1))
 """Where the QNode's parameter-shift gradient is measured; elsewhere it is skipped as too slow."""
-
-
-def median_seconds(fn, repeats: int, budget_s: float = 20.0) -> float:
-    """Median wall time of ``fn()`` over up to ``repeats`` calls (after one warm-up), within ``budget_s``."""
-    fn()
-    times, started = [], time.perf_counter()
-    while len(times) < repeats and (not times or time.perf_counter() - started < budget_s):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+BUDGET_S = 20.0
+"""Seconds of timed calls per measurement (at least one call)."""
 
 
 def measure(n_qubits: int, reps: int, engine: str, gradient: bool, repeats: int) -> float:
@@ -64,9 +55,9 @@ def measure(n_qubits: int, reps: int, engine: str, gradient: bool, repeats: int)
             (probabilities @ weights.to(probabilities.dtype)).backward()
 
     if gradient:
-        return median_seconds(step, repeats)
+        return measure_calls(step, repeats, BUDGET_S)["median_ms"] / 1e3
     with torch.no_grad():
-        return median_seconds(step, repeats)
+        return measure_calls(step, repeats, BUDGET_S)["median_ms"] / 1e3
 
 
 def run(quick: bool, repeats: int) -> list[dict]:

@@ -62,7 +62,7 @@ def _maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def _measure(fn, repeats: int, budget_s: float) -> dict:
+def measure_calls(fn, repeats: int, budget_s: float) -> dict:
     """One warm-up call, then up to ``repeats`` timed calls while the budget lasts (at least one)."""
     start = time.perf_counter()
     fn()
@@ -124,9 +124,9 @@ def _circuit_worker(cfg: dict) -> dict:
         (fn(angles).to(dtype) @ weights).backward()
 
     rss0 = _maxrss_mb()
-    fwd = _measure(forward, cfg["repeats"], cfg["budget_s"])
+    fwd = measure_calls(forward, cfg["repeats"], cfg["budget_s"])
     rss_fwd = _maxrss_mb()
-    fb = _measure(forward_backward, cfg["repeats"], cfg["budget_s"])
+    fb = measure_calls(forward_backward, cfg["repeats"], cfg["budget_s"])
     rss_fb = _maxrss_mb()
     return {
         **extra,
@@ -175,7 +175,7 @@ def _training_worker(cfg: dict) -> dict:
         optimizer.step()
 
     rss0 = _maxrss_mb()
-    result = {"step": _measure(step, cfg["repeats"], cfg["budget_s"])}
+    result = {"step": measure_calls(step, cfg["repeats"], cfg["budget_s"])}
     if generator is not None:  # the weight generation alone: forward and backward of θ
         probe = torch.randn(n_target, dtype=generator.phi.dtype)
 
@@ -183,7 +183,7 @@ def _training_worker(cfg: dict) -> dict:
             optimizer.zero_grad()
             (generator() @ probe).backward()
 
-        result["generate_weights"] = _measure(generate, cfg["repeats"], cfg["budget_s"])
+        result["generate_weights"] = measure_calls(generate, cfg["repeats"], cfg["budget_s"])
     rss1 = _maxrss_mb()
     return {
         **result,

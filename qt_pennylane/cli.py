@@ -121,7 +121,8 @@ def run_train(args: argparse.Namespace) -> dict:
     config = {
         "task": args.task, "n_qubits": n_qubits, "reps": reps, "mapping": args.mapping, "hidden": args.hidden,
         "entanglement": args.entanglement, "device": args.device, "backend": args.backend, "shots": shots,
-        "shot_noise": args.shot_noise if shots is not None else None, "optimizer": args.optimizer, "seed": args.seed, "limit": args.limit,
+        "shot_noise": args.shot_noise if shots is not None else None, "optimizer": args.optimizer,
+        "seed": args.seed, "limit": args.limit,
     }
     checkpoint = args.out / "checkpoint.pt" if args.out is not None else None
     started = time.perf_counter()
@@ -132,8 +133,8 @@ def run_train(args: argparse.Namespace) -> dict:
                       gamma_step=args.gamma_step)
         history = paper_schedule(
             model, train_set, test_set, periods=args.periods, phi_iters=args.phi_iters,
-            gamma_iters=args.gamma_iters, cobyla_step=args.cobyla_step, gamma_step=args.gamma_step, checkpoint=checkpoint, resume=args.resume, config=config,
-            progress=not args.quiet,
+            gamma_iters=args.gamma_iters, cobyla_step=args.cobyla_step, gamma_step=args.gamma_step,
+            checkpoint=checkpoint, resume=args.resume, config=config, progress=not args.quiet,
         )
     else:
         from .train import fit

@@ -146,7 +146,7 @@ def paper_schedule(
                initial=len(history), total=periods)
     for period in bar:
         started = time.perf_counter()
-        with threadpool_limits(limits=1, user_api="blas"):  # COBYLA's small matrix products: ~3x faster
+        with threadpool_limits(limits=1, user_api="blas"):  # COBYLA's many small matrix products
             phi_objective = _Objective(model, phi_group, inputs, targets, loss_fn)
             result = scipy.optimize.minimize(
                 phi_objective, flatten(phi_group), method="COBYLA",

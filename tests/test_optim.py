@@ -147,3 +147,18 @@ def test_resume_from_another_model_is_refused_and_nothing_is_overwritten(iris, t
         paper_schedule(other, *iris, periods=2, phi_iters=3, gamma_iters=1, checkpoint=path, resume=path,
                        config={"reps": 2}, progress=False)
     assert path.read_bytes() == before
+
+
+def test_schedule_runs_scipy_on_one_blas_thread(iris, monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    seen = []
+    real = optim_module._Objective.__call__
+
+    def spy(self, vector):
+        seen.extend(info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas")
+        return real(self, vector)
+
+    monkeypatch.setattr(optim_module._Objective, "__call__", spy)
+    paper_schedule(iris_model(), *iris, periods=1, phi_iters=1, gamma_iters=1, progress=False)
+    assert seen and set(seen) == {1}
