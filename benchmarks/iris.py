@@ -9,7 +9,12 @@ Experiments (``--only NAME`` runs one):
 - ``shots``: L = 1, the paper's schedule with shots = k·2^8 for k in {1, 4, 7, 10, 13} and
   exact probabilities, 3 seeds, with fresh samples every evaluation (as on hardware) and with
   fixed random numbers (a seeded simulator), see :mod:`qt_pennylane.sampling`; beside it Adam
-  with fresh shots and parameter-shift gradients, same settings as in ``layers``.
+  with fresh shots and parameter-shift gradients, with the step count and learning rate that
+  ``shots_tuning`` selected. Each shots run reports its accuracy twice: with the weights of one
+  S-shot measurement (as trained), and with the trained angles read out exactly (the same
+  state_dict in a model without shots: a simulator, or many shots once at export on hardware).
+- ``shots_tuning``: Adam's step count and learning rate at 13·2^8 shots on a small grid, seeds
+  10–12; the pair with the lowest mean final training loss (as measured with shots) is selected.
 - ``tuning``: the schedule's two step sizes, which the paper does not state (COBYLA's initial
   radius ``cobyla_step``, Nelder–Mead's initial step in log γ ``gamma_step``), on a grid at
   L = 1 and 6 with seeds 10–12 (not the seeds reported above). The pair with the lowest mean
@@ -24,27 +29,25 @@ Usage::
     python benchmarks/iris.py                 # both experiments
     python benchmarks/iris.py --only shots    # one
     python benchmarks/iris.py --only tuning   # the step-size grid (about 10 minutes)
+    python benchmarks/iris.py --only shots_tuning   # Adam with shots (about 5 minutes)
     python benchmarks/iris.py --quick         # smoke run (tiny budgets), writes *_quick.json
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import shlex
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import torch
 from threadpoolctl import threadpool_limits
+from provenance import run_meta  # benchmarks/provenance.py, beside this script
 
 from qt_pennylane import QuantumTrainModel
 from qt_pennylane.optim import paper_schedule
 from qt_pennylane.tasks import get_task
-from qt_pennylane.train import fit
+from qt_pennylane.train import evaluate, fit
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PAPER_SETTINGS = dict(periods=21, phi_iters=100, gamma_iters=10)
@@ -52,6 +55,9 @@ ADAM_SETTINGS = dict(optimizer="adam", lr=0.1, epochs=100, lr_schedule="cosine")
 SEEDS = (0, 1, 2)
 TUNING_SEEDS = (10, 11, 12)
 TUNING_GRID = dict(cobyla_step=(0.1, 0.25, 0.5, 1.0), gamma_step=(0.05, 0.2, 0.5))
+SHOTS_TUNING_GRID = dict(epochs=(100, 300, 1000), lr=(0.1, 0.03))
+SHOTS_ADAM_SETTINGS = ADAM_SETTINGS | dict(epochs=1000, lr=0.1)
+"""Adam with shots: ``iris_shots_tuning.json``'s selection (a test checks they agree)."""
 
 
 def run_schedule(reps: int, seed: int, shots: int | None, settings: dict, shot_noise: str = "fresh") -> dict:
@@ -80,9 +86,20 @@ def run_adam(reps: int, seed: int, settings: dict, shots: int | None = None) -> 
     }
 
 
+def exact_readout(model) -> dict:
+    """Train / test accuracy of ``model``'s trained angles read out exactly (its state in a model without shots)."""
+    task = get_task("iris")
+    train_set, test_set = task.load()
+    exact = QuantumTrainModel(task.build_model(), reps=model.generator.reps)
+    exact.load_state_dict(model.state_dict())
+    return {"exact_readout_train_accuracy": evaluate(exact, train_set)[1],
+            "exact_readout_test_accuracy": evaluate(exact, test_set)[1]}
+
+
 def summarize(model, optimizer, reps, seed, shots, history, seconds) -> dict:
     trainable = sum(p.numel() for p in model.parameters())
-    return {
+    readout = {} if shots is None else exact_readout(model)
+    return readout | {
         "optimizer": optimizer, "reps": reps, "seed": seed, "shots": shots,
         "trainable_params": trainable, "target_params": model.n_target_params,
         "param_ratio": trainable / model.n_target_params,
@@ -101,8 +118,9 @@ def aggregate(runs: list[dict], keys: tuple[str, ...]) -> list[dict]:
     for key, members in groups.items():
         row = dict(zip(keys, key)) | {"seeds": len(members), "trainable_params": members[0]["trainable_params"],
                                       "param_ratio": members[0]["param_ratio"]}
-        for metric in ("train_loss", "train_accuracy", "test_accuracy", "seconds"):
-            values = [m[metric] for m in members]
+        for metric in ("train_loss", "train_accuracy", "test_accuracy", "seconds",
+                       "exact_readout_train_accuracy", "exact_readout_test_accuracy"):
+            values = [m.get(metric) for m in members]
             if None in values:
                 continue
             row[f"{metric}_mean"] = statistics.mean(values)
@@ -136,8 +154,8 @@ def shots(quick: bool) -> dict:
         run = run_schedule(1, seed, None, settings) | {"shots_per_basis_state": None}
         runs.append(run)
         log(run)
-    adam = ADAM_SETTINGS | ({"epochs": 5} if quick else {})
-    for k in (13,) if quick else (1, 4, 7, 10, 13, None):
+    adam = SHOTS_ADAM_SETTINGS | ({"epochs": 5} if quick else {})
+    for k in (13, None) if quick else (1, 4, 7, 10, 13, None):
         for seed in SEEDS[:1] if quick else SEEDS:
             run = run_adam(1, seed, adam, None if k is None else k * 2**8) | {"shots_per_basis_state": k}
             runs.append(run)
@@ -166,10 +184,29 @@ def tuning(quick: bool) -> dict:
     }
 
 
+def shots_tuning(quick: bool) -> dict:
+    grid = {"epochs": (3, 6), "lr": (0.1,)} if quick else SHOTS_TUNING_GRID
+    runs = []
+    for epochs in grid["epochs"]:
+        for lr in grid["lr"]:
+            for seed in TUNING_SEEDS[:1] if quick else TUNING_SEEDS:
+                run = run_adam(1, seed, ADAM_SETTINGS | {"epochs": epochs, "lr": lr}, 13 * 2**8) | {"epochs": epochs, "lr": lr}
+                runs.append(run)
+                log(run)
+    summary = aggregate(runs, ("epochs", "lr"))
+    best = min(summary, key=lambda row: row["train_loss_mean"])
+    return {"runs": runs, "summary": summary,
+            "selected": {"epochs": best["epochs"], "lr": best["lr"],
+                         "criterion": "lowest mean final training loss (with shots) over seeds"}}
+
+
 def log(run: dict) -> None:
-    extra = "".join(f" {k}={run[k]}" for k in ("shot_noise", "cobyla_step", "gamma_step") if run.get(k) is not None)
+    keys = ("shot_noise", "cobyla_step", "gamma_step", "epochs", "lr")
+    extra = "".join(f" {k}={run[k]}" for k in keys if run.get(k) is not None)
+    readout = f" (exact readout {run['exact_readout_test_accuracy']:.3f})" if "exact_readout_test_accuracy" in run else ""
     print(f"{run['optimizer']:>5} L={run['reps']} seed={run['seed']} shots={run['shots']}{extra}: "
-          f"train {run['train_accuracy']:.3f} test {run['test_accuracy']:.3f} in {run['seconds']:.1f} s", flush=True)
+          f"train {run['train_accuracy']:.3f} test {run['test_accuracy']:.3f}{readout} in {run['seconds']:.1f} s",
+          flush=True)
 
 
 def plot(name: str, result: dict, path: Path) -> None:
@@ -178,7 +215,7 @@ def plot(name: str, result: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(7, 5) if name == "shots" else (6, 4))
     if name == "layers":
         for optimizer, marker in (("paper", "o"), ("adam", "s")):
             rows = [r for r in result["summary"] if r["optimizer"] == optimizer]
@@ -188,18 +225,22 @@ def plot(name: str, result: dict, path: Path) -> None:
                             label=f"{optimizer} {split}")
         ax.set_xlabel("QNN layers L")
     elif name == "shots":
-        for optimizer, noise, marker in (("paper", "fresh", "o"), ("paper", "fixed", "s"), ("adam", "fresh", "^")):
+        series = (("paper", "fresh", "o", "C0"), ("paper", "fixed", "s", "C1"), ("adam", "fresh", "^", "C2"))
+        for optimizer, noise, marker, color in series:
             rows = [r for r in result["summary"] if r["optimizer"] == optimizer and r["shot_noise"] == noise]
             ax.errorbar([r["shots"] // 256 for r in rows], [r["test_accuracy_mean"] for r in rows],
-                        yerr=[r["test_accuracy_std"] for r in rows], marker=marker, capsize=3,
+                        yerr=[r["test_accuracy_std"] for r in rows], marker=marker, capsize=3, color=color,
                         label=f"{optimizer}, {noise} shot noise")
+            ax.plot([r["shots"] // 256 for r in rows], [r["exact_readout_test_accuracy_mean"] for r in rows],
+                    marker=marker, color=color, linestyle="--", fillstyle="none",
+                    label=f"{optimizer}, {noise}, read out exactly")
         for optimizer, style in (("paper", "--"), ("adam", ":")):
             exact = [r for r in result["summary"] if r["optimizer"] == optimizer and r["shots"] is None]
             if exact:
                 ax.axhline(exact[0]["test_accuracy_mean"], color="gray", linestyle=style, label=f"{optimizer}, exact")
         ax.set_xlabel("shots / 2^8")
         ax.set_ylabel("test accuracy (mean ± std over seeds)")
-    else:
+    elif name == "tuning":
         for reps, marker in ((1, "o"), (6, "s")):
             for gamma_step in sorted({r["gamma_step"] for r in result["summary"]}):
                 rows = [r for r in result["summary"] if r["reps"] == reps and r["gamma_step"] == gamma_step]
@@ -209,16 +250,24 @@ def plot(name: str, result: dict, path: Path) -> None:
         ax.set_xscale("log")
         ax.set_xlabel("cobyla_step (rad)")
         ax.set_ylabel("final training loss (mean over seeds)")
+    else:
+        for lr in sorted({r["lr"] for r in result["summary"]}):
+            rows = [r for r in result["summary"] if r["lr"] == lr]
+            ax.errorbar([r["epochs"] for r in rows], [r["train_loss_mean"] for r in rows],
+                        yerr=[r["train_loss_std"] for r in rows], marker="o", capsize=3, label=f"lr={lr}")
+        ax.set_xscale("log")
+        ax.set_xlabel("Adam steps (13·2^8 shots)")
+        ax.set_ylabel("final training loss (mean ± std over seeds)")
     if name == "layers":
         ax.set_ylabel("accuracy (mean ± std over seeds)")
     ax.set_title(f"Iris, Quantum-Train: {name}")
-    ax.legend()
+    ax.legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
 
-EXPERIMENTS = {"layers": layers, "shots": shots, "tuning": tuning}
+EXPERIMENTS = {"layers": layers, "shots": shots, "tuning": tuning, "shots_tuning": shots_tuning}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -235,11 +284,7 @@ def main(argv: list[str] | None = None) -> None:
     for name in [args.only] if args.only else list(EXPERIMENTS):
         started = time.perf_counter()
         result = EXPERIMENTS[name](args.quick)
-        result["meta"] = {
-            "command": "python " + shlex.join(["benchmarks/iris.py", *(argv if argv is not None else sys.argv[1:])]),
-            "wall_seconds": time.perf_counter() - started, "torch_threads": torch.get_num_threads(),
-            "cpu_count": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__,
-        }
+        result["meta"] = run_meta("benchmarks/iris.py", argv, started)
         stem = f"iris_{name}" + ("_quick" if args.quick else "")
         (args.out / f"{stem}.json").write_text(json.dumps(result, indent=1))
         plot(name, result, args.out / f"{stem}.png")

@@ -23,14 +23,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import shlex
-import sys
 import time
 from pathlib import Path
 
 import torch
+from provenance import run_meta  # benchmarks/provenance.py, beside this script
 from speed import measure_calls  # benchmarks/speed.py, beside this script
 
 from qt_pennylane import QuantumWeightGenerator
@@ -90,11 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = run(args.quick, args.repeats)
     payload = {
         "rows": rows,
-        "meta": {
-            "command": "python " + shlex.join(["benchmarks/shots_speed.py", *(argv if argv is not None else sys.argv[1:])]),
-            "wall_seconds": time.perf_counter() - started, "torch_threads": torch.get_num_threads(),
-            "cpu_count": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__,
-        },
+        "meta": run_meta("benchmarks/shots_speed.py", argv, started),
     }
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / ("shots_speed_quick.json" if args.quick else "shots_speed.json")
