@@ -26,7 +26,7 @@ command and machine) and a PNG plot beside it.
 
 Usage::
 
-    python benchmarks/iris.py                 # both experiments
+    python benchmarks/iris.py                 # every experiment
     python benchmarks/iris.py --only shots    # one
     python benchmarks/iris.py --only tuning   # the step-size grid (about 10 minutes)
     python benchmarks/iris.py --only shots_tuning   # Adam with shots (about 5 minutes)
