@@ -1,7 +1,7 @@
 """Why the paper's schedule stalls with fixed shot noise: the loss around where it stops.
 
 With ``shot_noise="fixed"`` the Iris shot sweep (``benchmarks/iris.py --only shots``) stalls for
-some seeds: the loss stops changing after the first period. This script reruns those runs
+some seeds: the loss stops improving after a period or two. This script reruns those runs
 (L = 1, 13·2^8 shots, the paper's settings for ``--periods`` periods) and probes the loss
 (CE + error rate on the training set) at the point where the schedule stopped:
 

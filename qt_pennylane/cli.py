@@ -84,8 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--phi-iters", type=int, default=100,
                        help="paper schedule: COBYLA iterations N_phi (after its len(phi)+1-point first simplex)")
     train.add_argument("--gamma-iters", type=int, default=10, help="paper schedule: Nelder-Mead iterations N_gamma")
-    train.add_argument("--cobyla-step", type=float, default=0.1, help="paper schedule: COBYLA's initial radius (rad)")
-    train.add_argument("--gamma-step", type=float, default=0.5, help="paper schedule: Nelder-Mead's initial step in log gamma")
+    train.add_argument("--cobyla-step", type=float, default=0.5, help="paper schedule: COBYLA's initial radius (rad)")
+    train.add_argument("--gamma-step", type=float, default=0.2, help="paper schedule: Nelder-Mead's initial step in log gamma")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--data-root", help="root of MNIST/FashionMNIST raw files (default: $QT_PENNYLANE_DATA)")
     train.add_argument("--limit", type=int, help="use only the first LIMIT train and test examples")

@@ -80,8 +80,8 @@ def paper_schedule(
     periods: int = 21,
     phi_iters: int = 100,
     gamma_iters: int = 10,
-    cobyla_step: float = 0.1,
-    gamma_step: float = 0.5,
+    cobyla_step: float = 0.5,
+    gamma_step: float = 0.2,
     loss_fn: nn.Module | None = None,
     checkpoint: str | Path | None = None,
     resume: str | Path | None = None,
@@ -112,7 +112,7 @@ def paper_schedule(
         cobyla_step: COBYLA's initial trust-region radius in radians (scipy's ``rhobeg``, whose
             default is 1.0).
         gamma_step: the Nelder–Mead simplex's initial step in each mapping parameter (for the
-            paper mapping, in log γ: 0.5 is a factor 1.65 in γ). Scipy's default (5 % of the
+            paper mapping, in log γ: 0.2 is a factor 1.22 in γ). Scipy's default (5 % of the
             value, or 0.00025 where it is 0, i.e. at γ = 1) barely moves γ in 10 iterations.
         checkpoint: file written atomically after every period.
         resume: a checkpoint to continue from (the same ``config`` is required).

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import run_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,6 +29,12 @@ def test_iris_benchmark_quick_mode_writes_results(tmp_path):
     tuning = json.loads((tmp_path / "iris_tuning_quick.json").read_text())
     best = min(tuning["overall"], key=lambda row: row["train_loss_mean"])
     assert tuning["selected"]["cobyla_step"] == best["cobyla_step"] and len(tuning["overall"]) == 2
+    network = json.loads((tmp_path / "iris_network_quick.json").read_text())
+    assert [r["activation"] for r in network["runs"]] == [True, False]
+    assert all("test_accuracy" not in r and 0 <= r["validation_accuracy"] <= 1 for r in network["runs"])
+    assert all(r["function_evaluations"] > 0 and len(r["history"]) == 1 for r in network["runs"])
+    best = max(network["overall"], key=lambda row: (row["validation_accuracy_mean"], -row["train_loss_mean"]))
+    assert network["selected"]["activation"] == best["activation"]
     shots_tuning = json.loads((tmp_path / "iris_shots_tuning_quick.json").read_text())
     best = min(shots_tuning["summary"], key=lambda row: row["train_loss_mean"])
     assert shots_tuning["selected"]["epochs"] == best["epochs"] and len(shots_tuning["summary"]) == 2
@@ -50,6 +57,29 @@ def test_schedule_defaults_are_the_committed_tuning_selection():
     cli = build_parser().parse_args(["train"])
     for name in ("cobyla_step", "gamma_step"):
         assert parameters[name].default == getattr(cli, name) == selected[name]
+
+
+def test_iris_task_network_is_the_committed_cross_validation_selection():
+    from qt_pennylane.tasks import get_task
+
+    committed = json.loads((ROOT / "benchmarks" / "results" / "iris_network.json").read_text())
+    network = get_task("iris").build_model()
+    assert any(isinstance(m, torch.nn.ReLU) for m in network.modules()) == committed["selected"]["activation"]
+    assert sum(p.numel() for p in network.parameters()) == 131
+    assert {r["activation"] for r in committed["runs"]} == {True, False}
+    assert all("test_accuracy" not in r for r in committed["runs"])  # selected without the test set
+
+
+@pytest.mark.parametrize("activation", [True, False])
+def test_iris_mlp_is_affine_exactly_without_its_activation(activation):
+    from qt_pennylane.tasks import IrisMLP
+
+    torch.manual_seed(0)
+    network = IrisMLP(activation=activation).double()
+    a, b = torch.randn(8, 4, dtype=torch.float64), torch.randn(8, 4, dtype=torch.float64)
+    midpoint = network((a + b) / 2)
+    assert sum(p.numel() for p in network.parameters()) == 131
+    assert torch.allclose(midpoint, (network(a) + network(b)) / 2) is not activation
 
 
 def test_shots_benchmark_uses_the_committed_adam_selection():
