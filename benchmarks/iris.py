@@ -6,6 +6,9 @@ Experiments (``--only NAME`` runs one):
   100 COBYLA iterations over φ, after the len(φ) + 1 evaluations of its first simplex, and 10
   Nelder–Mead iterations over log γ; loss = CE + error rate on the whole training set) and, beside it, Adam (exact gradients, cosine schedule) for a fixed
   number of full-batch steps, whose wall time is recorded next to the schedule's.
+- ``seeds``: the paper's schedule at L = 1 and 6 on seeds 0–9, to see how far the 3-seed means
+  move with the seeds; counts how often each test example is misclassified. Every exact run of
+  every experiment records its misclassified held-out examples (``held_out_errors``).
 - ``shots``: L = 1, the paper's schedule with shots = k·2^8 for k in {1, 4, 7, 10, 13} and
   exact probabilities, 3 seeds, with fresh samples every evaluation (as on hardware) and with
   fixed random numbers (a seeded simulator), see :mod:`qt_pennylane.sampling`; beside it Adam
@@ -44,6 +47,7 @@ import argparse
 import json
 import statistics
 import time
+from collections import Counter
 from pathlib import Path
 
 import torch
@@ -60,6 +64,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 PAPER_SETTINGS = dict(periods=21, phi_iters=100, gamma_iters=10)
 ADAM_SETTINGS = dict(optimizer="adam", lr=0.1, epochs=100, lr_schedule="cosine")
 SEEDS = (0, 1, 2)
+MORE_SEEDS = tuple(range(10))
 TUNING_SEEDS = (10, 11, 12)
 TUNING_GRID = dict(cobyla_step=(0.1, 0.25, 0.5, 1.0), gamma_step=(0.05, 0.2, 0.5))
 NETWORK_ACTIVATIONS = (True, False)
@@ -86,7 +91,7 @@ def run_schedule(reps: int, seed: int, shots: int | None, settings: dict, shot_n
     started = time.perf_counter()
     history = paper_schedule(model, train_set, test_set, progress=False, **settings)
     seconds = time.perf_counter() - started
-    return summarize(model, "paper", reps, seed, shots, history, seconds) | {
+    return summarize(model, "paper", reps, seed, shots, history, seconds, test_set) | {
         "shot_noise": shot_noise if shots is not None else None,
         "function_evaluations": sum(r["phi_evaluations"] + r["gamma_evaluations"] for r in history),
         "settings": settings,
@@ -99,7 +104,7 @@ def run_adam(reps: int, seed: int, settings: dict, shots: int | None = None) -> 
     started = time.perf_counter()
     history = fit(model, train_set, test_set, seed=seed, eval_every=settings["epochs"], progress=False, **settings)
     seconds = time.perf_counter() - started
-    return summarize(model, "adam", reps, seed, shots, history, seconds) | {
+    return summarize(model, "adam", reps, seed, shots, history, seconds, test_set) | {
         "shot_noise": "fresh" if shots is not None else None, "gradient_steps": settings["epochs"], "settings": settings,
     }
 
@@ -113,10 +118,18 @@ def exact_readout(model) -> dict:
             "exact_readout_test_accuracy": evaluate(exact, test_set)[1]}
 
 
-def summarize(model, optimizer, reps, seed, shots, history, seconds) -> dict:
+@torch.no_grad()
+def misclassified(model, dataset: TensorDataset) -> list[int]:
+    """Indices of the examples of ``dataset`` whose predicted class is wrong (one weight draw with shots)."""
+    inputs, labels = dataset.tensors
+    return (model.export()(inputs).argmax(dim=1) != labels).nonzero().flatten().tolist()
+
+
+def summarize(model, optimizer, reps, seed, shots, history, seconds, held_out) -> dict:
     trainable = sum(p.numel() for p in model.parameters())
     readout = {} if shots is None else exact_readout(model)
-    return readout | {
+    errors = {} if shots is not None else {"held_out_errors": misclassified(model, held_out)}
+    return readout | errors | {
         "optimizer": optimizer, "reps": reps, "seed": seed, "shots": shots,
         "activation": any(isinstance(m, torch.nn.ReLU) for m in model.target.modules()),
         "trainable_params": trainable, "target_params": model.n_target_params,
@@ -218,6 +231,20 @@ def shots_tuning(quick: bool) -> dict:
                          "criterion": "lowest mean final training loss (with shots) over seeds"}}
 
 
+def seeds(quick: bool) -> dict:
+    """The paper schedule at L = 1 and 6 on ten seeds: how much of the 3-seed mean is the seeds' luck."""
+    settings = dict(periods=1, phi_iters=10, gamma_iters=2) if quick else PAPER_SETTINGS
+    runs = []
+    for reps in (1,) if quick else (1, 6):
+        for seed in MORE_SEEDS[:2] if quick else MORE_SEEDS:
+            run = run_schedule(reps, seed, None, settings)
+            runs.append(run)
+            log(run)
+    counts = Counter(index for run in runs for index in run["held_out_errors"])
+    return {"runs": runs, "summary": aggregate(runs, ("reps",)),
+            "test_error_counts": {str(index): count for index, count in counts.most_common()}}
+
+
 def network(quick: bool) -> dict:
     """The Iris network's activation, chosen by cross-validation on the training set alone.
 
@@ -301,6 +328,13 @@ def plot(name: str, result: dict, path: Path) -> None:
         ax.set_xscale("log")
         ax.set_xlabel("cobyla_step (rad)")
         ax.set_ylabel("final training loss (mean over seeds)")
+    elif name == "seeds":
+        for reps, marker in ((1, "o"), (6, "s")):
+            rows = [r for r in result["runs"] if r["reps"] == reps]
+            ax.plot([r["seed"] for r in rows], [r["test_accuracy"] for r in rows], marker=marker, linestyle="",
+                    label=f"L={reps}")
+        ax.set_xlabel("seed (paper schedule)")
+        ax.set_ylabel("test accuracy")
     elif name == "network":
         for offset, activation in ((-0.15, True), (0.15, False)):
             rows = [r for r in result["summary"] if r["activation"] == activation]
@@ -328,7 +362,8 @@ def plot(name: str, result: dict, path: Path) -> None:
     plt.close(fig)
 
 
-EXPERIMENTS = {"network": network, "tuning": tuning, "layers": layers, "shots_tuning": shots_tuning, "shots": shots}
+EXPERIMENTS = {"network": network, "tuning": tuning, "layers": layers, "seeds": seeds, "shots_tuning": shots_tuning,
+               "shots": shots}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -29,6 +29,11 @@ def test_iris_benchmark_quick_mode_writes_results(tmp_path):
     tuning = json.loads((tmp_path / "iris_tuning_quick.json").read_text())
     best = min(tuning["overall"], key=lambda row: row["train_loss_mean"])
     assert tuning["selected"]["cobyla_step"] == best["cobyla_step"] and len(tuning["overall"]) == 2
+    seeds = json.loads((tmp_path / "iris_seeds_quick.json").read_text())
+    assert [(r["reps"], r["seed"]) for r in seeds["runs"]] == [(1, 0), (1, 1)]
+    for run in seeds["runs"]:
+        assert len(run["held_out_errors"]) == round((1 - run["test_accuracy"]) * 50)
+    assert sum(seeds["test_error_counts"].values()) == sum(len(r["held_out_errors"]) for r in seeds["runs"])
     network = json.loads((tmp_path / "iris_network_quick.json").read_text())
     assert [r["activation"] for r in network["runs"]] == [True, False]
     assert all("test_accuracy" not in r and 0 <= r["validation_accuracy"] <= 1 for r in network["runs"])
