@@ -159,7 +159,8 @@ class QuantumWeightGenerator(nn.Module):
     def probabilities(self) -> torch.Tensor:
         """The ``2**n_qubits`` measurement probabilities (PennyLane order), differentiable in ``phi``."""
         if self.sampler is not None:
-            return sampled_probabilities(self.phi, self._engine.probabilities, self.sampler)
+            return sampled_probabilities(self.phi, self._engine.probabilities, self.sampler,
+                                         self._engine.batch_probabilities)
         if self.uses_engine:
             return self._engine.probabilities(self.phi)
         return self.qnode()(self.phi).to(self.phi.dtype)

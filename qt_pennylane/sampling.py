@@ -34,6 +34,10 @@ from torch import nn
 SHOT_NOISE = ("fresh", "fixed")
 """Kinds of shot noise: new samples per evaluation, or the same random numbers every evaluation."""
 
+CHUNK_AMPLITUDES = 2**18
+"""Amplitudes per batch of shifted circuits: 2^18 (2 MiB of complex64 state) stays in cache, where
+much larger batches are limited by memory bandwidth. At 8 qubits every shifted circuit fits in one batch."""
+
 
 class ShotSampler(nn.Module):
     """Frequencies of ``shots`` samples of a probability vector.
@@ -106,9 +110,9 @@ class _ParameterShift(torch.autograd.Function):
     """Sampled probabilities; backward by the two-term shift rule on sampled shifted circuits."""
 
     @staticmethod
-    def forward(ctx, phi, probabilities_of, sampler):
+    def forward(ctx, phi, probabilities_of, sampler, batch_probabilities_of):
         ctx.save_for_backward(phi)
-        ctx.probabilities_of, ctx.sampler = probabilities_of, sampler
+        ctx.probabilities_of, ctx.sampler, ctx.batch_probabilities_of = probabilities_of, sampler, batch_probabilities_of
         with torch.no_grad():
             return sampler(probabilities_of(phi))
 
@@ -116,17 +120,27 @@ class _ParameterShift(torch.autograd.Function):
     def backward(ctx, grad):
         (phi,) = ctx.saved_tensors
         flat = phi.detach().reshape(-1)
-        out = torch.zeros_like(flat)
-        shift = math.pi / 2
+        indices = torch.tensor(list(_shifted_indices(phi.shape)), dtype=torch.long)
+        # rows 2j and 2j + 1: angle indices[j] shifted by +π/2 and by -π/2
+        shifts = torch.zeros(2 * len(indices), flat.numel(), dtype=flat.dtype, device=flat.device)
+        rows = torch.arange(len(indices))
+        shifts[2 * rows, indices] = math.pi / 2
+        shifts[2 * rows + 1, indices] = -math.pi / 2
         with torch.no_grad():
-            for k in _shifted_indices(phi.shape):
-                sampled = []
-                for sign in (1, -1):
-                    shifted = flat.clone()
-                    shifted[k] += sign * shift
-                    sampled.append(ctx.sampler(ctx.probabilities_of(shifted.reshape(phi.shape))))
-                out[k] = (grad * (sampled[0] - sampled[1])).sum() / 2
-        return out.reshape(phi.shape), None, None
+            exact = _probabilities_in_chunks(flat + shifts, phi.shape, ctx.probabilities_of, ctx.batch_probabilities_of)
+            sampled = torch.stack([ctx.sampler(row) for row in exact])  # in row order: one random stream
+            out = torch.zeros_like(flat)
+            out[indices.to(flat.device)] = ((sampled[0::2] - sampled[1::2]) * grad).sum(dim=1) / 2
+        return out.reshape(phi.shape), None, None, None
+
+
+def _probabilities_in_chunks(flat_phis: torch.Tensor, shape: torch.Size, probabilities_of, batch_probabilities_of):
+    """Exact probabilities of every row of ``flat_phis``: in batches of :data:`CHUNK_AMPLITUDES` where possible."""
+    phis = flat_phis.reshape(-1, *shape)
+    if batch_probabilities_of is None:
+        return torch.stack([probabilities_of(p) for p in phis])
+    chunk = max(1, CHUNK_AMPLITUDES >> shape[-1])
+    return torch.cat([batch_probabilities_of(phis[i : i + chunk]) for i in range(0, len(phis), chunk)])
 
 
 def _shifted_indices(shape: torch.Size) -> range:
@@ -139,7 +153,8 @@ def _shifted_indices(shape: torch.Size) -> range:
     return range((layers - 1) * 2 * n_qubits + n_qubits)
 
 
-def sampled_probabilities(phi: torch.Tensor, probabilities_of, sampler: ShotSampler) -> torch.Tensor:
+def sampled_probabilities(phi: torch.Tensor, probabilities_of, sampler: ShotSampler,
+                          batch_probabilities_of=None) -> torch.Tensor:
     """``sampler(probabilities_of(phi))``, differentiable in ``phi`` by the parameter-shift rule.
 
     Args:
@@ -147,12 +162,17 @@ def sampled_probabilities(phi: torch.Tensor, probabilities_of, sampler: ShotSamp
             the shift rule with shift π/2 is exact).
         probabilities_of: exact probabilities as a function of angles (e.g. the engine's).
         sampler: a :class:`ShotSampler`.
+        batch_probabilities_of: optional, the same for a batch of angle sets
+            (``(batch, *phi.shape)`` → ``(batch, 2**n_qubits)``, e.g. the engine's
+            ``batch_probabilities``); the shifted circuits then run as a few batches instead of
+            one call each. The samples, and so the gradient, are the same either way.
 
     Example:
         >>> from qt_pennylane.engine import StatevectorEngine
         >>> phi = torch.zeros(2, 2, 2, requires_grad=True)
-        >>> p = sampled_probabilities(phi, StatevectorEngine(2, 1).probabilities, ShotSampler(100, seed=0))
+        >>> engine = StatevectorEngine(2, 1)
+        >>> p = sampled_probabilities(phi, engine.probabilities, ShotSampler(100, seed=0), engine.batch_probabilities)
         >>> p[0].backward(); phi.grad.shape
         torch.Size([2, 2, 2])
     """
-    return _ParameterShift.apply(phi, probabilities_of, sampler)
+    return _ParameterShift.apply(phi, probabilities_of, sampler, batch_probabilities_of)

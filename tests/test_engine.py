@@ -167,3 +167,25 @@ def test_bad_phi_is_named():
         engine.probabilities(torch.zeros(3, 2, 3, dtype=torch.int64))
     with pytest.raises(ValueError, match=r"phi must be a torch.Tensor, got ndarray"):
         engine.probabilities(np.zeros((3, 2, 3)))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("entanglement", ["reverse_linear", "circular"])
+@pytest.mark.parametrize("n_qubits, reps", [(1, 2), (5, 0), (8, 3), (11, 1)])
+def test_batch_probabilities_equal_one_call_per_angle_set(dtype, entanglement, n_qubits, reps):
+    engine = StatevectorEngine(n_qubits, reps, entanglement)
+    phis = torch.stack([random_phi(n_qubits, reps, dtype, seed) for seed in range(5)])
+    batched = engine.batch_probabilities(phis)
+    assert batched.shape == (5, 2**n_qubits) and batched.dtype == dtype
+    one_by_one = torch.stack([engine.probabilities(phi) for phi in phis])
+    assert torch.allclose(batched, one_by_one, rtol=0, atol=1e-6 if dtype == torch.float32 else 1e-14)
+
+
+def test_batch_probabilities_bad_input_is_named():
+    engine = StatevectorEngine(3, 2)
+    with pytest.raises(ValueError, match=r"phis must have shape \(batch, reps \+ 1, 2, n_qubits\) = \(batch, \*\(3, 2, 3\)\), got \(3, 2, 3\)"):
+        engine.batch_probabilities(torch.zeros(3, 2, 3))
+    with pytest.raises(ValueError, match=r"got list"):
+        engine.batch_probabilities([torch.zeros(3, 2, 3)])
+    with pytest.raises(ValueError, match=r"phi must have dtype torch.float32 or torch.float64, got torch.int64"):
+        engine.batch_probabilities(torch.zeros(4, 3, 2, 3, dtype=torch.int64))

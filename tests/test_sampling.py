@@ -84,6 +84,33 @@ def test_parameter_shift_gradient_is_unbiased():
     assert estimates.std(0).max() > 0  # really sampled
 
 
+@pytest.mark.parametrize("chunk_amplitudes", [2**22, 64])
+@pytest.mark.parametrize("noise", ["fresh", "fixed"])
+def test_batched_shifted_circuits_give_the_same_samples_and_gradient(noise, chunk_amplitudes, monkeypatch):
+    import qt_pennylane.sampling as sampling
+
+    monkeypatch.setattr(sampling, "CHUNK_AMPLITUDES", chunk_amplitudes)  # 64: two circuits per batch
+    engine = StatevectorEngine(5, 2)
+    phi = torch.rand(3, 2, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) * 6
+    weights = torch.randn(32, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    batches = []
+
+    def one_call_per_row(phis):  # a batch function whose rows are exactly the unbatched ones
+        batches.append(len(phis))
+        return torch.stack([engine.probabilities(p) for p in phis])
+
+    grads, streams = [], []
+    for batch in (None, one_call_per_row):
+        sampler, angles = ShotSampler(500, noise=noise, seed=7), phi.clone().requires_grad_()
+        (sampled_probabilities(angles, engine.probabilities, sampler, batch) @ weights).backward()
+        grads.append(angles.grad)
+        streams.append(sampler.random_state()["rng"])
+    assert torch.equal(grads[0], grads[1]) and grads[0].abs().sum() > 0
+    assert streams[0] == streams[1]  # the shifted circuits drew from the stream in the same order
+    shifted = 2 * (2 * 2 * 5 + 5)  # two circuits per angle, all but the final RZ layer
+    assert sum(batches) == shifted and max(batches) == min(shifted, chunk_amplitudes // 32)
+
+
 def test_generator_with_shots_on_the_engine_trains_with_gradients():
     gen = QuantumWeightGenerator(6, reps=1, seed=3, shots=1000)
     assert gen.uses_engine
