@@ -23,6 +23,8 @@ Experiments (``--only NAME`` runs one):
   with the paper's schedule, L = 1 and 6, two seeds per fold (10–19); the activation with the
   higher mean validation accuracy is selected, and the ``"iris"`` task uses it. The test set plays
   no part.
+- ``adam_tuning``: Adam's step count and learning rate (exact gradients) by the same
+  cross-validation as ``network``, at L = 1 and 6; the layer sweep's Adam uses the selection.
 - ``tuning``: the schedule's two step sizes, which the paper does not state (COBYLA's initial
   radius ``cobyla_step``, Nelder–Mead's initial step in log γ ``gamma_step``), on a grid at
   L = 1 and 6 with seeds 10–12 (not the seeds reported above). The pair with the lowest mean
@@ -62,13 +64,15 @@ from qt_pennylane.train import evaluate, fit
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PAPER_SETTINGS = dict(periods=21, phi_iters=100, gamma_iters=10)
-ADAM_SETTINGS = dict(optimizer="adam", lr=0.1, epochs=100, lr_schedule="cosine")
+ADAM_SETTINGS = dict(optimizer="adam", lr=0.1, epochs=1000, lr_schedule="cosine")
+"""Adam, exact gradients: ``iris_adam_tuning.json``'s cross-validation selection (a test checks they agree)."""
 SEEDS = (0, 1, 2)
 MORE_SEEDS = tuple(range(10))
 TUNING_SEEDS = (10, 11, 12)
 TUNING_GRID = dict(cobyla_step=(0.1, 0.25, 0.5, 1.0), gamma_step=(0.05, 0.2, 0.5))
 NETWORK_ACTIVATIONS = (True, False)
 """ReLU between the Iris MLP's layers, or none (the authors' released code uses none)."""
+ADAM_TUNING_GRID = dict(epochs=(100, 300, 1000), lr=(0.1, 0.03))
 SHOTS_TUNING_GRID = dict(epochs=(100, 300, 1000), lr=(0.1, 0.03))
 SHOTS_ADAM_SETTINGS = ADAM_SETTINGS | dict(epochs=1000, lr=0.1)
 """Adam with shots: ``iris_shots_tuning.json``'s selection (a test checks they agree)."""
@@ -98,8 +102,8 @@ def run_schedule(reps: int, seed: int, shots: int | None, settings: dict, shot_n
     }
 
 
-def run_adam(reps: int, seed: int, settings: dict, shots: int | None = None) -> dict:
-    train_set, test_set = iris_data(None)
+def run_adam(reps: int, seed: int, settings: dict, shots: int | None = None, *, data: tuple | None = None) -> dict:
+    train_set, test_set = iris_data(data)
     model = QuantumTrainModel(iris_network(None), reps=reps, seed=seed, shots=shots)
     started = time.perf_counter()
     history = fit(model, train_set, test_set, seed=seed, eval_every=settings["epochs"], progress=False, **settings)
@@ -245,35 +249,64 @@ def seeds(quick: bool) -> dict:
             "test_error_counts": {str(index): count for index, count in counts.most_common()}}
 
 
-def network(quick: bool) -> dict:
-    """The Iris network's activation, chosen by cross-validation on the training set alone.
+def cross_validation(quick: bool):
+    """(fold, seed, (fit set, validation set)): stratified 5 folds of the training set, seeds 10–19.
 
-    Stratified 5-fold split of the 100 training examples; each fold trains on 80 with the paper's
-    schedule and is scored on the other 20, twice (seeds 10–19), at L = 1 and 6.
+    Each fold trains on 80 of the 100 training examples and is scored on the other 20, twice with
+    different seeds. The test set is never loaded into a fold.
     """
     from sklearn.model_selection import StratifiedKFold
 
-    settings = dict(periods=1, phi_iters=10, gamma_iters=2) if quick else PAPER_SETTINGS
     inputs, labels = get_task("iris").load()[0].tensors
     folds = list(StratifiedKFold(n_splits=5, shuffle=True, random_state=0).split(inputs, labels))
+    for repeat in range(1 if quick else 2):
+        for fold, (fit_rows, held_out_rows) in enumerate(folds[:1] if quick else folds):
+            data = (TensorDataset(inputs[fit_rows], labels[fit_rows]),
+                    TensorDataset(inputs[held_out_rows], labels[held_out_rows]))
+            yield fold, TUNING_SEEDS[0] + len(folds) * repeat + fold, data
+
+
+def as_validation(run: dict, fold: int) -> dict:
+    """A cross-validation run: its held-out accuracy is a validation accuracy."""
+    run["validation_accuracy"] = run.pop("test_accuracy")
+    log(run)
+    return run | {"fold": fold}
+
+
+CV_CRITERION = "highest mean 5-fold validation accuracy over L and seeds (ties: lower training loss); the test set plays no part"
+
+
+def best_by_validation(rows: list[dict]) -> dict:
+    return max(rows, key=lambda row: (row["validation_accuracy_mean"], -row["train_loss_mean"]))
+
+
+def network(quick: bool) -> dict:
+    """The Iris network's activation, chosen by cross-validation of the paper schedule at L = 1 and 6."""
+    settings = dict(periods=1, phi_iters=10, gamma_iters=2) if quick else PAPER_SETTINGS
     runs = []
     for activation in NETWORK_ACTIVATIONS:
         for reps in (1,) if quick else (1, 6):
-            for repeat in range(1 if quick else 2):
-                for fold, (fit_rows, held_out_rows) in enumerate(folds[:1] if quick else folds):
-                    data = (TensorDataset(inputs[fit_rows], labels[fit_rows]),
-                            TensorDataset(inputs[held_out_rows], labels[held_out_rows]))
-                    seed = TUNING_SEEDS[0] + len(folds) * repeat + fold
-                    run = run_schedule(reps, seed, None, settings, activation=activation, data=data)
-                    run["validation_accuracy"] = run.pop("test_accuracy")
-                    runs.append(run | {"fold": fold})
-                    log(run)
+            for fold, seed, data in cross_validation(quick):
+                runs.append(as_validation(run_schedule(reps, seed, None, settings, activation=activation, data=data), fold))
     overall = aggregate(runs, ("activation",))
-    best = max(overall, key=lambda row: (row["validation_accuracy_mean"], -row["train_loss_mean"]))
     return {"runs": runs, "summary": aggregate(runs, ("activation", "reps")), "overall": overall,
-            "selected": {"activation": best["activation"],
-                         "criterion": "highest mean 5-fold validation accuracy over L and seeds "
-                                      "(ties: lower training loss); the test set plays no part"}}
+            "selected": {"activation": best_by_validation(overall)["activation"], "criterion": CV_CRITERION}}
+
+
+def adam_tuning(quick: bool) -> dict:
+    """Adam's step count and learning rate (exact gradients), chosen by cross-validation at L = 1 and 6."""
+    grid = {"epochs": (5, 10), "lr": (0.1,)} if quick else ADAM_TUNING_GRID
+    runs = []
+    for epochs in grid["epochs"]:
+        for lr in grid["lr"]:
+            for reps in (1,) if quick else (1, 6):
+                for fold, seed, data in cross_validation(quick):
+                    run = run_adam(reps, seed, ADAM_SETTINGS | {"epochs": epochs, "lr": lr}, data=data)
+                    runs.append(as_validation(run | {"epochs": epochs, "lr": lr}, fold))
+    overall = aggregate(runs, ("epochs", "lr"))
+    best = best_by_validation(overall)
+    return {"runs": runs, "summary": aggregate(runs, ("epochs", "lr", "reps")), "overall": overall,
+            "selected": {"epochs": best["epochs"], "lr": best["lr"], "criterion": CV_CRITERION}}
 
 
 def log(run: dict) -> None:
@@ -285,6 +318,16 @@ def log(run: dict) -> None:
           f"train {run['train_accuracy']:.3f} {held_out} {run.get('test_accuracy', run.get('validation_accuracy')):.3f}"
           f"{readout} in {run['seconds']:.1f} s",
           flush=True)
+
+
+def plot_over_steps(ax, rows: list[dict], metric: str, gradients: str) -> None:
+    """One line per learning rate: ``metric`` (mean ± std) against Adam's step count."""
+    for lr in sorted({r["lr"] for r in rows}):
+        line = [r for r in rows if r["lr"] == lr]
+        ax.errorbar([r["epochs"] for r in line], [r[f"{metric}_mean"] for r in line],
+                    yerr=[r[f"{metric}_std"] for r in line], marker="o", capsize=3, label=f"lr={lr}")
+    ax.set_xscale("log")
+    ax.set_xlabel(f"Adam steps ({gradients})")
 
 
 def plot(name: str, result: dict, path: Path) -> None:
@@ -335,6 +378,9 @@ def plot(name: str, result: dict, path: Path) -> None:
                     label=f"L={reps}")
         ax.set_xlabel("seed (paper schedule)")
         ax.set_ylabel("test accuracy")
+    elif name == "adam_tuning":
+        plot_over_steps(ax, result["overall"], "validation_accuracy", "exact gradients")
+        ax.set_ylabel("5-fold validation accuracy (mean ± std)")
     elif name == "network":
         for offset, activation in ((-0.15, True), (0.15, False)):
             rows = [r for r in result["summary"] if r["activation"] == activation]
@@ -346,12 +392,7 @@ def plot(name: str, result: dict, path: Path) -> None:
         ax.set_xlabel("QNN layers L (paper schedule)")
         ax.set_ylabel("5-fold validation accuracy (mean ± std)")
     else:
-        for lr in sorted({r["lr"] for r in result["summary"]}):
-            rows = [r for r in result["summary"] if r["lr"] == lr]
-            ax.errorbar([r["epochs"] for r in rows], [r["train_loss_mean"] for r in rows],
-                        yerr=[r["train_loss_std"] for r in rows], marker="o", capsize=3, label=f"lr={lr}")
-        ax.set_xscale("log")
-        ax.set_xlabel("Adam steps (13·2^8 shots)")
+        plot_over_steps(ax, result["summary"], "train_loss", "13·2^8 shots")
         ax.set_ylabel("final training loss (mean ± std over seeds)")
     if name == "layers":
         ax.set_ylabel("accuracy (mean ± std over seeds)")
@@ -362,7 +403,7 @@ def plot(name: str, result: dict, path: Path) -> None:
     plt.close(fig)
 
 
-EXPERIMENTS = {"network": network, "tuning": tuning, "layers": layers, "seeds": seeds, "shots_tuning": shots_tuning,
+EXPERIMENTS = {"network": network, "tuning": tuning, "adam_tuning": adam_tuning, "layers": layers, "seeds": seeds, "shots_tuning": shots_tuning,
                "shots": shots}
 
 

@@ -40,6 +40,11 @@ def test_iris_benchmark_quick_mode_writes_results(tmp_path):
     assert all(r["function_evaluations"] > 0 and len(r["history"]) == 1 for r in network["runs"])
     best = max(network["overall"], key=lambda row: (row["validation_accuracy_mean"], -row["train_loss_mean"]))
     assert network["selected"]["activation"] == best["activation"]
+    adam_tuning = json.loads((tmp_path / "iris_adam_tuning_quick.json").read_text())
+    assert [(r["epochs"], r["optimizer"]) for r in adam_tuning["runs"]] == [(5, "adam"), (10, "adam")]
+    assert all("test_accuracy" not in r and 0 <= r["validation_accuracy"] <= 1 for r in adam_tuning["runs"])
+    best = max(adam_tuning["overall"], key=lambda row: (row["validation_accuracy_mean"], -row["train_loss_mean"]))
+    assert adam_tuning["selected"]["epochs"] == best["epochs"]
     shots_tuning = json.loads((tmp_path / "iris_shots_tuning_quick.json").read_text())
     best = min(shots_tuning["summary"], key=lambda row: row["train_loss_mean"])
     assert shots_tuning["selected"]["epochs"] == best["epochs"] and len(shots_tuning["summary"]) == 2
@@ -87,12 +92,27 @@ def test_iris_mlp_is_affine_exactly_without_its_activation(activation):
     assert torch.allclose(midpoint, (network(a) + network(b)) / 2) is not activation
 
 
-def test_shots_benchmark_uses_the_committed_adam_selection():
+def test_iris_adam_settings_are_the_committed_cross_validation_selection():
+    from qt_pennylane.tasks import get_task
+
+    iris = _iris_benchmark()
+    selected = json.loads((ROOT / "benchmarks" / "results" / "iris_adam_tuning.json").read_text())["selected"]
+    defaults = get_task("iris").defaults
+    assert (iris.ADAM_SETTINGS["epochs"], iris.ADAM_SETTINGS["lr"]) == (selected["epochs"], selected["lr"])
+    assert (defaults["epochs"], defaults["lr"]) == (selected["epochs"], selected["lr"])  # the CLI's Iris defaults
+
+
+def _iris_benchmark():
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
         import iris
     finally:
         sys.path.remove(str(ROOT / "benchmarks"))
+    return iris
+
+
+def test_shots_benchmark_uses_the_committed_adam_selection():
+    iris = _iris_benchmark()
     selected = json.loads((ROOT / "benchmarks" / "results" / "iris_shots_tuning.json").read_text())["selected"]
     assert (iris.SHOTS_ADAM_SETTINGS["epochs"], iris.SHOTS_ADAM_SETTINGS["lr"]) == (selected["epochs"], selected["lr"])
 
