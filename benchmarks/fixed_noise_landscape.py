@@ -15,7 +15,7 @@ Writes ``benchmarks/results/fixed_noise_landscape.json``.
 
 Usage::
 
-    python benchmarks/fixed_noise_landscape.py            # about a minute
+    python benchmarks/fixed_noise_landscape.py            # a few seconds
     python benchmarks/fixed_noise_landscape.py --quick    # smoke run, writes *_quick.json
 """
 from __future__ import annotations

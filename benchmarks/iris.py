@@ -38,7 +38,8 @@ Usage::
 
     python benchmarks/iris.py                 # every experiment
     python benchmarks/iris.py --only shots    # one
-    python benchmarks/iris.py --only network  # the network's activation by cross-validation (about 6 minutes)
+    python benchmarks/iris.py --only network  # the network's activation by cross-validation (about 7 minutes)
+    python benchmarks/iris.py --only adam_tuning   # Adam's steps and lr by cross-validation (about 2 minutes)
     python benchmarks/iris.py --only tuning   # the step-size grid (about 10 minutes)
     python benchmarks/iris.py --only shots_tuning   # Adam with shots (about 5 minutes)
     python benchmarks/iris.py --quick         # smoke run (tiny budgets), writes *_quick.json
@@ -124,7 +125,7 @@ def exact_readout(model) -> dict:
 
 @torch.no_grad()
 def misclassified(model, dataset: TensorDataset) -> list[int]:
-    """Indices of the examples of ``dataset`` whose predicted class is wrong (one weight draw with shots)."""
+    """Indices of the examples of ``dataset`` whose predicted class is wrong."""
     inputs, labels = dataset.tensors
     return (model.export()(inputs).argmax(dim=1) != labels).nonzero().flatten().tolist()
 
@@ -156,7 +157,7 @@ def aggregate(runs: list[dict], keys: tuple[str, ...]) -> list[dict]:
         for metric in ("train_loss", "train_accuracy", "test_accuracy", "validation_accuracy", "seconds",
                        "exact_readout_train_accuracy", "exact_readout_test_accuracy"):
             values = [m.get(metric) for m in members]
-            if None in values or not values:
+            if None in values:
                 continue
             row[f"{metric}_mean"] = statistics.mean(values)
             row[f"{metric}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
