@@ -17,6 +17,11 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 
+def _check_bool(name: str, value) -> None:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+
+
 class IrisMLP(nn.Sequential):
     """The paper's Iris network 4–16–3: 131 parameters (N = 8 qubits).
 
@@ -36,6 +41,7 @@ class IrisMLP(nn.Sequential):
     """
 
     def __init__(self, *, activation: bool = True):
+        _check_bool("activation", activation)
         super().__init__(nn.Linear(4, 16), nn.ReLU() if activation else nn.Identity(), nn.Linear(16, 3))
 
 
@@ -52,6 +58,7 @@ class MnistCNN(nn.Module):
     """
 
     def __init__(self, *, activation: bool = True):
+        _check_bool("activation", activation)
         super().__init__()
         act = nn.ReLU if activation else nn.Identity
         self.features = nn.Sequential(

@@ -111,6 +111,15 @@ def _iris_benchmark():
     return iris
 
 
+@pytest.mark.parametrize("value", ["no", 0, None])
+def test_network_activation_must_be_a_bool(value):
+    from qt_pennylane.tasks import IrisMLP, MnistCNN
+
+    for network in (IrisMLP, MnistCNN):
+        with pytest.raises(ValueError, match=rf"activation must be True or False, got {value!r}"):
+            network(activation=value)
+
+
 def test_shots_benchmark_uses_the_committed_adam_selection():
     iris = _iris_benchmark()
     selected = json.loads((ROOT / "benchmarks" / "results" / "iris_shots_tuning.json").read_text())["selected"]
