@@ -71,16 +71,27 @@ class ShotSampler(nn.Module):
 
     @torch.no_grad()
     def forward(self, probabilities: torch.Tensor) -> torch.Tensor:
-        """Frequencies (``counts / shots``, same shape and dtype as ``probabilities``)."""
+        """Frequencies (``counts / shots``, same shape and dtype as ``probabilities``).
+
+        A batch ``(..., 2**N)`` is sampled row by row in order, exactly as one call per row would be.
+        """
         p = probabilities.detach().cpu().double().clamp_min(0).numpy()
-        if self.noise == "fresh":  # counts directly: O(2^N) binomial draws, not O(shots)
+        rows = p.reshape(-1, p.shape[-1])
+        if self.noise == "fixed":
+            counts = np.stack([self._fixed_counts(row) for row in rows]).reshape(p.shape)
+        elif p.ndim == 1:  # counts directly: O(2^N) binomial draws, not O(shots)
             counts = self._rng.multinomial(self.shots, p / p.sum())
-        else:  # inverse CDF with the same uniforms every time
-            self._rng.bit_generator.state = copy.deepcopy(self._start)
-            cdf = np.cumsum(p)
-            outcomes = np.searchsorted(cdf, self._rng.random(self.shots) * cdf[-1], side="right")
-            counts = np.bincount(np.minimum(outcomes, p.size - 1), minlength=p.size)
-        return torch.from_numpy(counts / self.shots).to(probabilities.dtype).to(probabilities.device)
+        else:  # the same draws as one call per row, without a Python loop
+            counts = self._rng.multinomial(self.shots, rows / rows.sum(axis=1, keepdims=True)).reshape(p.shape)
+        frequencies = torch.from_numpy(counts / self.shots)
+        return frequencies.to(probabilities.dtype).to(probabilities.device)
+
+    def _fixed_counts(self, p: np.ndarray) -> np.ndarray:
+        """Inverse-CDF counts of one probability vector with the same uniforms every time."""
+        self._rng.bit_generator.state = copy.deepcopy(self._start)
+        cdf = np.cumsum(p)
+        outcomes = np.searchsorted(cdf, self._rng.random(self.shots) * cdf[-1], side="right")
+        return np.bincount(np.minimum(outcomes, p.size - 1), minlength=p.size)
 
     def random_state(self) -> dict:
         """The sampler's random stream: its current position and its start (for ``"fixed"``)."""
@@ -128,7 +139,7 @@ class _ParameterShift(torch.autograd.Function):
         shifts[2 * rows + 1, indices] = -math.pi / 2
         with torch.no_grad():
             exact = _probabilities_in_chunks(flat + shifts, phi.shape, ctx.probabilities_of, ctx.batch_probabilities_of)
-            sampled = torch.stack([ctx.sampler(row) for row in exact])  # in row order: one random stream
+            sampled = ctx.sampler(exact)  # row by row in order: one random stream
             out = torch.zeros_like(flat)
             out[indices.to(flat.device)] = ((sampled[0::2] - sampled[1::2]) * grad).sum(dim=1) / 2
         return out.reshape(phi.shape), None, None, None

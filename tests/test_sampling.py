@@ -34,6 +34,16 @@ def test_fixed_noise_replays_the_same_random_numbers():
     assert not torch.equal(first, ShotSampler(1000, noise="fixed", seed=3)(PROBS))
 
 
+@pytest.mark.parametrize("noise", ["fresh", "fixed"])
+def test_a_batch_is_sampled_as_one_call_per_row_in_order(noise):
+    rows = torch.softmax(torch.randn(6, 16, dtype=torch.float64, generator=torch.Generator().manual_seed(0)), dim=-1)
+    batched, per_row = ShotSampler(300, noise=noise, seed=5), ShotSampler(300, noise=noise, seed=5)
+    batch = batched(rows.reshape(2, 3, 16))
+    assert batch.shape == (2, 3, 16) and torch.allclose(batch.sum(-1), torch.ones(2, 3, dtype=torch.float64))
+    assert torch.equal(batch.reshape(6, 16), torch.stack([per_row(row) for row in rows]))
+    assert batched.random_state() == per_row.random_state()
+
+
 def test_random_states_round_trip_and_stay_out_of_the_state_dict():
     model = torch.nn.Sequential(ShotSampler(100, seed=4))
     model(PROBS)
