@@ -9,6 +9,10 @@ Experiments (``--only NAME`` runs one):
 - ``seeds``: the paper's schedule at L = 1 and 6 on seeds 0–9, to see how far the 3-seed means
   move with the seeds; counts how often each test example is misclassified. Every exact run of
   every experiment records its misclassified held-out examples (``held_out_errors``).
+- ``loss_terms``: L = 1..6, 3 seeds, the paper's schedule with its settings on the paper's loss
+  (CE + error rate) and on cross-entropy alone; both terms are recorded on the training set at
+  the end of every run. Each paper-loss run then continues for 5 periods on cross-entropy alone,
+  to test whether the error-rate term is what holds it where it stopped.
 - ``shots``: L = 1, the paper's schedule with shots = k·2^8 for k in {1, 4, 7, 10, 13} and
   exact probabilities, 3 seeds, with fresh samples every evaluation (as on hardware) and with
   fixed random numbers (a seeded simulator), see :mod:`qt_pennylane.sampling`; beside it Adam
@@ -42,6 +46,7 @@ Usage::
     python benchmarks/iris.py --only adam_tuning   # Adam's steps and lr by cross-validation (about 2 minutes)
     python benchmarks/iris.py --only tuning   # the step-size grid (about 10 minutes)
     python benchmarks/iris.py --only shots_tuning   # Adam with shots (about 5 minutes)
+    python benchmarks/iris.py --only loss_terms   # paper loss against cross-entropy alone (about 6 minutes)
     python benchmarks/iris.py --quick         # smoke run (tiny budgets), writes *_quick.json
 """
 from __future__ import annotations
@@ -59,6 +64,7 @@ from torch.utils.data import TensorDataset
 from provenance import run_meta  # benchmarks/provenance.py, beside this script
 
 from qt_pennylane import QuantumTrainModel
+from qt_pennylane.losses import error_rate, make_loss
 from qt_pennylane.optim import paper_schedule
 from qt_pennylane.tasks import IrisMLP, get_task
 from qt_pennylane.train import evaluate, fit
@@ -77,6 +83,9 @@ ADAM_TUNING_GRID = dict(epochs=(100, 300, 1000), lr=(0.1, 0.03))
 SHOTS_TUNING_GRID = dict(epochs=(100, 300, 1000), lr=(0.1, 0.03))
 SHOTS_ADAM_SETTINGS = ADAM_SETTINGS | dict(epochs=1000, lr=0.1)
 """Adam with shots: ``iris_shots_tuning.json``'s selection (a test checks they agree)."""
+LOSS_TERMS = ("paper", "cross-entropy")
+CONTINUE_PERIODS = 5
+"""``loss_terms``: the schedule's two objectives, and how many periods each paper-loss run continues on cross-entropy."""
 
 
 def iris_data(data: tuple[TensorDataset, TensorDataset] | None):
@@ -89,18 +98,24 @@ def iris_network(activation: bool | None) -> torch.nn.Module:
     return get_task("iris").build_model() if activation is None else IrisMLP(activation=activation)
 
 
-def run_schedule(reps: int, seed: int, shots: int | None, settings: dict, shot_noise: str = "fresh", *,
-                 activation: bool | None = None, data: tuple | None = None) -> dict:
+def train_schedule(reps: int, seed: int, shots: int | None, settings: dict, shot_noise: str = "fresh", *,
+                   activation: bool | None = None, data: tuple | None = None, loss: str = "paper"):
+    """(model, run): the paper schedule's trained model and its run record."""
     train_set, test_set = iris_data(data)
     model = QuantumTrainModel(iris_network(activation), reps=reps, seed=seed, shots=shots, shot_noise=shot_noise)
     started = time.perf_counter()
-    history = paper_schedule(model, train_set, test_set, progress=False, **settings)
+    history = paper_schedule(model, train_set, test_set, progress=False, loss_fn=make_loss(loss), **settings)
     seconds = time.perf_counter() - started
-    return summarize(model, "paper", reps, seed, shots, history, seconds, test_set) | {
+    return model, summarize(model, "paper", reps, seed, shots, history, seconds, test_set) | {
         "shot_noise": shot_noise if shots is not None else None,
         "function_evaluations": sum(r["phi_evaluations"] + r["gamma_evaluations"] for r in history),
-        "settings": settings,
+        "settings": settings, "loss": loss,
     }
+
+
+def run_schedule(*args, **kwargs) -> dict:
+    """The run record of :func:`train_schedule`."""
+    return train_schedule(*args, **kwargs)[1]
 
 
 def run_adam(reps: int, seed: int, settings: dict, shots: int | None = None, *, data: tuple | None = None) -> dict:
@@ -155,7 +170,8 @@ def aggregate(runs: list[dict], keys: tuple[str, ...]) -> list[dict]:
         row = dict(zip(keys, key)) | {"seeds": len(members), "trainable_params": members[0]["trainable_params"],
                                       "param_ratio": members[0]["param_ratio"]}
         for metric in ("train_loss", "train_accuracy", "test_accuracy", "validation_accuracy", "seconds",
-                       "exact_readout_train_accuracy", "exact_readout_test_accuracy"):
+                       "exact_readout_train_accuracy", "exact_readout_test_accuracy", "train_cross_entropy",
+                       "train_error_rate", "continued_train_cross_entropy", "continued_train_error_rate"):
             values = [m.get(metric) for m in members]
             if None in values:
                 continue
@@ -250,6 +266,41 @@ def seeds(quick: bool) -> dict:
             "test_error_counts": {str(index): count for index, count in counts.most_common()}}
 
 
+@torch.no_grad()
+def loss_terms_of(model, dataset: TensorDataset) -> dict:
+    """The two terms of the paper's loss for ``model`` on the training set ``dataset``."""
+    inputs, labels = dataset.tensors
+    logits = model.export()(inputs)
+    return {"train_cross_entropy": float(torch.nn.functional.cross_entropy(logits, labels)),
+            "train_error_rate": float(error_rate(logits, labels))}
+
+
+def loss_terms(quick: bool) -> dict:
+    """The schedule with the paper's loss against cross-entropy alone, and where the paper's loss stops it.
+
+    Every run records both terms on the training set at its end. Each paper-loss run then continues
+    for ``CONTINUE_PERIODS`` more periods of the same schedule on cross-entropy alone: if that lowers
+    the cross-entropy while training errors appear, the paper's loss held the schedule where one more
+    training example is right and the cross-entropy is higher than it need be.
+    """
+    settings = dict(periods=1, phi_iters=10, gamma_iters=2) if quick else PAPER_SETTINGS
+    train_set, _ = iris_data(None)
+    runs = []
+    for reps in (1,) if quick else range(1, 7):
+        for seed in SEEDS[:1] if quick else SEEDS:
+            for loss in LOSS_TERMS:
+                model, run = train_schedule(reps, seed, None, settings, loss=loss)
+                run |= loss_terms_of(model, train_set)
+                if loss == "paper":
+                    continued = settings | {"periods": 1 if quick else CONTINUE_PERIODS}
+                    paper_schedule(model, train_set, progress=False, loss_fn=make_loss("cross-entropy"), **continued)
+                    run |= {f"continued_{k}": v for k, v in loss_terms_of(model, train_set).items()}
+                    run["continued_periods"] = continued["periods"]
+                runs.append(run)
+                log(run)
+    return {"runs": runs, "summary": aggregate(runs, ("loss", "reps"))}
+
+
 def cross_validation(quick: bool):
     """(fold, seed, (fit set, validation set)): stratified 5 folds of the training set, seeds 10–19.
 
@@ -311,7 +362,7 @@ def adam_tuning(quick: bool) -> dict:
 
 
 def log(run: dict) -> None:
-    keys = ("activation", "shot_noise", "cobyla_step", "gamma_step", "epochs", "lr")
+    keys = ("activation", "shot_noise", "cobyla_step", "gamma_step", "epochs", "lr", "loss")
     extra = "".join(f" {k}={run[k]}" for k in keys if run.get(k) is not None)
     held_out = "test" if "test_accuracy" in run else "validation"
     readout = f" (exact readout {run['exact_readout_test_accuracy']:.3f})" if "exact_readout_test_accuracy" in run else ""
@@ -337,8 +388,27 @@ def plot(name: str, result: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 5) if name == "shots" else (6, 4))
-    if name == "layers":
+    if name == "loss_terms":
+        fig, (ax, right) = plt.subplots(1, 2, figsize=(11, 4))
+    else:
+        fig, ax = plt.subplots(figsize=(7, 5) if name == "shots" else (6, 4))
+    if name == "loss_terms":
+        for loss, marker, color in zip(LOSS_TERMS, "os", ("C0", "C1")):
+            rows = [r for r in result["summary"] if r["loss"] == loss]
+            reps = [r["reps"] for r in rows]
+            ax.errorbar(reps, [r["train_cross_entropy_mean"] for r in rows], yerr=[r["train_cross_entropy_std"] for r in rows],
+                        marker=marker, color=color, capsize=3, label=f"schedule on {loss} loss")
+            right.errorbar(reps, [r["test_accuracy_mean"] for r in rows], yerr=[r["test_accuracy_std"] for r in rows],
+                           marker=marker, color=color, capsize=3, label=f"schedule on {loss} loss")
+            if loss == "paper":
+                ax.plot(reps, [r["continued_train_cross_entropy_mean"] for r in rows], marker=marker, color=color,
+                        linestyle="--", fillstyle="none", label=f"paper loss, then {CONTINUE_PERIODS} periods on cross-entropy")
+        ax.set_xlabel("QNN layers L")
+        ax.set_ylabel("final training cross-entropy (mean ± std)")
+        right.set_xlabel("QNN layers L")
+        right.set_ylabel("test accuracy (mean ± std)")
+        right.legend(fontsize="small")
+    elif name == "layers":
         for optimizer, marker in (("paper", "o"), ("adam", "s")):
             rows = [r for r in result["summary"] if r["optimizer"] == optimizer]
             for split in ("train", "test"):
@@ -405,7 +475,7 @@ def plot(name: str, result: dict, path: Path) -> None:
 
 
 EXPERIMENTS = {"network": network, "tuning": tuning, "adam_tuning": adam_tuning, "layers": layers, "seeds": seeds, "shots_tuning": shots_tuning,
-               "shots": shots}
+               "shots": shots, "loss_terms": loss_terms}
 
 
 def main(argv: list[str] | None = None) -> None:

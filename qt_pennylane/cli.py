@@ -6,6 +6,7 @@ Example (shell)::
     qt-pennylane train --task iris --optimizer paper --periods 21 --phi-iters 100 --gamma-iters 10
     qt-pennylane train --task iris --optimizer paper --device default.qubit --shots 13x
     qt-pennylane train --task iris --optimizer paper --shots 13x --shot-noise fixed
+    qt-pennylane train --task iris --optimizer paper --loss cross-entropy
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+from .losses import LOSSES, make_loss
 from .mapping import MAPPINGS, n_qubits_for
 from .model import QuantumTrainModel
 from .sampling import SHOT_NOISE
@@ -86,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--gamma-iters", type=int, default=10, help="paper schedule: Nelder-Mead iterations N_gamma")
     train.add_argument("--cobyla-step", type=float, default=0.5, help="paper schedule: COBYLA's initial radius (rad)")
     train.add_argument("--gamma-step", type=float, default=0.2, help="paper schedule: Nelder-Mead's initial step in log gamma")
+    train.add_argument("--loss", choices=sorted(LOSSES), default=None,
+                       help="paper schedule: its objective, the paper's CE + training error rate (default) or CE alone")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--data-root", help="root of MNIST/FashionMNIST raw files (default: $QT_PENNYLANE_DATA)")
     train.add_argument("--limit", type=int, help="use only the first LIMIT train and test examples")
@@ -111,6 +115,8 @@ def run_train(args: argparse.Namespace) -> dict:
     if args.resume is not None and not args.resume.is_file():
         raise ValueError(f"--resume {str(args.resume)!r} does not exist")
     train_set, test_set = task.load(data_root=args.data_root, limit=args.limit)
+    if args.loss is not None and args.optimizer != PAPER:
+        raise ValueError(f"--loss {args.loss} applies to --optimizer {PAPER}; gradient optimizers minimize cross-entropy")
     if args.hidden is not None and args.mapping != "learned":
         raise ValueError(f"--hidden {args.hidden} applies to --mapping learned, not --mapping {args.mapping}")
     model = QuantumTrainModel(
@@ -129,12 +135,13 @@ def run_train(args: argparse.Namespace) -> dict:
     if args.optimizer == PAPER:
         from .optim import paper_schedule
 
+        loss = args.loss if args.loss is not None else "paper"
         config.update(phi_iters=args.phi_iters, gamma_iters=args.gamma_iters, cobyla_step=args.cobyla_step,
-                      gamma_step=args.gamma_step)
+                      gamma_step=args.gamma_step, loss=loss)
         history = paper_schedule(
             model, train_set, test_set, periods=args.periods, phi_iters=args.phi_iters,
             gamma_iters=args.gamma_iters, cobyla_step=args.cobyla_step, gamma_step=args.gamma_step,
-            checkpoint=checkpoint, resume=args.resume, config=config, progress=not args.quiet,
+            loss_fn=make_loss(loss), checkpoint=checkpoint, resume=args.resume, config=config, progress=not args.quiet,
         )
     else:
         from .train import fit

@@ -1,9 +1,11 @@
-"""The paper's loss: cross-entropy plus the training error rate.
+"""The paper's loss: cross-entropy plus the training error rate; and the losses by name.
 
 Example:
     >>> logits = torch.tensor([[2.0, 0.0], [2.0, 0.0]])
     >>> round(float(CrossEntropyWithErrorRate()(logits, torch.tensor([0, 1]))), 4)
     1.6269
+    >>> round(float(make_loss("cross-entropy")(logits, torch.tensor([0, 1]))), 4)
+    1.1269
 """
 from __future__ import annotations
 
@@ -26,3 +28,18 @@ class CrossEntropyWithErrorRate(nn.Module):
 
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(logits, targets) + error_rate(logits, targets).to(logits.dtype)
+
+
+LOSSES = {"paper": CrossEntropyWithErrorRate, "cross-entropy": nn.CrossEntropyLoss}
+"""Objectives for the paper schedule by name: the paper's CE + error rate, or cross-entropy alone."""
+
+
+def make_loss(name: str) -> nn.Module:
+    """The loss called ``name`` in :data:`LOSSES`.
+
+    Raises:
+        ValueError: for an unknown name, listing the known ones.
+    """
+    if name not in LOSSES:
+        raise ValueError(f"loss={name!r} is not known; expected one of {sorted(LOSSES)}")
+    return LOSSES[name]()

@@ -114,6 +114,8 @@ def paper_schedule(
         gamma_step: the Nelder–Mead simplex's initial step in each mapping parameter (for the
             paper mapping, in log γ: 0.2 is a factor 1.22 in γ). Scipy's default (5 % of the
             value, or 0.00025 where it is 0, i.e. at γ = 1) barely moves γ in 10 iterations.
+        loss_fn: the objective, evaluated on the whole training set (default: the paper's
+            :class:`CrossEntropyWithErrorRate`; :func:`~qt_pennylane.losses.make_loss` names the others).
         checkpoint: file written atomically after every period.
         resume: a checkpoint to continue from (the same ``config`` is required).
         config: settings stored in the checkpoint and compared on resume.

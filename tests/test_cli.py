@@ -3,8 +3,10 @@ import re
 
 import pytest
 import torch
+from torch.nn import functional as F
 
 from qt_pennylane.cli import main, parse_shots, resolve_shots
+from qt_pennylane.tasks import get_task
 
 KEYS = {"task", "n_qubits", "reps", "mapping", "device", "trainable_params", "target_params", "param_ratio",
         "train_accuracy", "test_accuracy", "seconds", "backend", "shots"}
@@ -43,6 +45,31 @@ def test_paper_schedule_with_fixed_shot_noise(capsys):
     assert summary["cobyla_step"] == 0.5 and summary["gamma_step"] == 0.1
 
 
+@pytest.mark.parametrize("loss, error_rate_counted", [("paper", True), ("cross-entropy", False)])
+def test_paper_schedule_minimizes_the_loss_named(capsys, tmp_path, loss, error_rate_counted):
+    summary = run_cli(capsys, "--optimizer", "paper", "--periods", "1", "--phi-iters", "3", "--gamma-iters", "1",
+                      "--loss", loss, "--out", str(tmp_path))
+    assert summary["loss"] == loss
+    (period,) = json.loads((tmp_path / "summary.json").read_text())["history"]
+    inputs, targets = get_task("iris").load()[0].tensors
+    with torch.no_grad():
+        cross_entropy = float(F.cross_entropy(torch.load(tmp_path / "classical_model.pt", weights_only=False)(inputs), targets))
+    error_rate = 1 - period["train_accuracy"]
+    assert error_rate > 0  # so the two objectives differ
+    assert period["loss"] == pytest.approx(cross_entropy + (error_rate if error_rate_counted else 0), abs=1e-5)
+
+
+def test_resume_with_another_loss_is_refused_and_the_checkpoint_kept(capsys, tmp_path):
+    args = ["--optimizer", "paper", "--phi-iters", "3", "--gamma-iters", "1", "--out", str(tmp_path)]
+    run_cli(capsys, *args, "--periods", "1")
+    before = (tmp_path / "checkpoint.pt").read_bytes()
+    with pytest.raises(SystemExit):
+        main(["train", "--quiet", *args, "--periods", "2", "--loss", "cross-entropy",
+              "--resume", str(tmp_path / "checkpoint.pt")])
+    assert "loss" in capsys.readouterr().err
+    assert (tmp_path / "checkpoint.pt").read_bytes() == before
+
+
 def test_shots_syntax():
     assert parse_shots("none") is None and parse_shots("4096") == 4096 and parse_shots("13x") == "13x"
     assert resolve_shots("13x", 8) == 13 * 256 and resolve_shots(100, 8) == 100 and resolve_shots(None, 8) is None
@@ -59,6 +86,8 @@ def test_shots_syntax():
         (["--shot-noise", "fixed"], r"shot_noise='fixed' needs shots sampled by the engine"),
         (["--resume", "/nonexistent/ckpt.pt"], r"--resume '/nonexistent/ckpt.pt' does not exist"),
         (["--task", "cifar"], r"invalid choice: 'cifar'"),
+        (["--loss", "cross-entropy"], r"--loss cross-entropy applies to --optimizer paper"),
+        (["--optimizer", "paper", "--loss", "hinge"], r"invalid choice: 'hinge'"),
     ],
 )
 def test_bad_input_exits_with_a_clear_message(capsys, argv, match):

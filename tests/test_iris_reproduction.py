@@ -48,6 +48,14 @@ def test_iris_benchmark_quick_mode_writes_results(tmp_path):
     shots_tuning = json.loads((tmp_path / "iris_shots_tuning_quick.json").read_text())
     best = min(shots_tuning["summary"], key=lambda row: row["train_loss_mean"])
     assert shots_tuning["selected"]["epochs"] == best["epochs"] and len(shots_tuning["summary"]) == 2
+    loss_terms = json.loads((tmp_path / "iris_loss_terms_quick.json").read_text())
+    paper_run, ce_run = loss_terms["runs"]
+    assert (paper_run["loss"], ce_run["loss"]) == ("paper", "cross-entropy")
+    assert paper_run["train_loss"] == pytest.approx(paper_run["train_cross_entropy"] + paper_run["train_error_rate"])
+    assert ce_run["train_loss"] == pytest.approx(ce_run["train_cross_entropy"]) and ce_run["train_error_rate"] > 0
+    assert paper_run["train_error_rate"] == pytest.approx(1 - paper_run["train_accuracy"])
+    assert paper_run["continued_periods"] == 1 and "continued_train_cross_entropy" not in ce_run
+    assert paper_run["continued_train_cross_entropy"] < paper_run["train_cross_entropy"]  # CE alone lowers it
 
 
 @pytest.mark.notebook

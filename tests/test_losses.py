@@ -1,7 +1,8 @@
+import pytest
 import torch
 
 from qt_pennylane import CrossEntropyWithErrorRate
-from qt_pennylane.losses import error_rate
+from qt_pennylane.losses import LOSSES, error_rate, make_loss
 
 
 def test_error_rate_on_a_hand_made_example():
@@ -20,3 +21,16 @@ def test_error_rate_term_has_no_gradient():
     logits.grad = None
     torch.nn.functional.cross_entropy(logits, targets).backward()
     assert torch.allclose(grad_full, logits.grad)
+
+
+def test_losses_by_name():
+    logits, targets = torch.tensor([[1.0, 0.0], [1.0, 0.0]]), torch.tensor([0, 1])
+    cross_entropy = torch.nn.functional.cross_entropy(logits, targets)
+    assert torch.isclose(make_loss("paper")(logits, targets), cross_entropy + 0.5)
+    assert torch.isclose(make_loss("cross-entropy")(logits, targets), cross_entropy)
+    assert sorted(LOSSES) == ["cross-entropy", "paper"]
+
+
+def test_unknown_loss_name_is_refused_naming_it():
+    with pytest.raises(ValueError, match=r"loss='hinge' is not known; expected one of \['cross-entropy', 'paper'\]"):
+        make_loss("hinge")
