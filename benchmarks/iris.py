@@ -109,6 +109,7 @@ def train_schedule(reps: int, seed: int, shots: int | None, settings: dict, shot
     return model, summarize(model, "paper", reps, seed, shots, history, seconds, test_set) | {
         "shot_noise": shot_noise if shots is not None else None,
         "function_evaluations": sum(r["phi_evaluations"] + r["gamma_evaluations"] for r in history),
+        "loss_seconds": sum(r["loss_seconds"] for r in history),
         "settings": settings, "loss": loss,
     }
 
@@ -169,7 +170,7 @@ def aggregate(runs: list[dict], keys: tuple[str, ...]) -> list[dict]:
     for key, members in groups.items():
         row = dict(zip(keys, key)) | {"seeds": len(members), "trainable_params": members[0]["trainable_params"],
                                       "param_ratio": members[0]["param_ratio"]}
-        for metric in ("train_loss", "train_accuracy", "test_accuracy", "validation_accuracy", "seconds",
+        for metric in ("train_loss", "train_accuracy", "test_accuracy", "validation_accuracy", "seconds", "loss_seconds",
                        "exact_readout_train_accuracy", "exact_readout_test_accuracy", "train_cross_entropy",
                        "train_error_rate", "continued_train_cross_entropy", "continued_train_error_rate"):
             values = [m.get(metric) for m in members]

@@ -1,3 +1,5 @@
+import time
+
 import numpy as np
 import pytest
 import scipy.optimize
@@ -54,6 +56,21 @@ def test_schedule_alternates_cobyla_on_phi_and_nelder_mead_on_gamma(iris, monkey
 def test_cobyla_spends_its_whole_budget_of_iterations_after_the_first_simplex(iris):
     history = paper_schedule(iris_model(), *iris, periods=1, phi_iters=5, gamma_iters=1, progress=False)
     assert history[0]["phi_evaluations"] == 33 + 5
+
+
+def test_history_separates_the_time_spent_evaluating_the_loss(iris):
+    class SlowLoss(CrossEntropyWithErrorRate):
+        def forward(self, logits, targets):
+            time.sleep(0.002)
+            return super().forward(logits, targets)
+
+    history = paper_schedule(iris_model(), *iris, periods=2, phi_iters=3, gamma_iters=1, loss_fn=SlowLoss(),
+                             progress=False)
+    previous = 0.0
+    for record in history:
+        evaluations = record["phi_evaluations"] + record["gamma_evaluations"]
+        assert 0.002 * evaluations <= record["loss_seconds"] <= record["seconds"] - previous
+        previous = record["seconds"]
 
 
 def test_nelder_mead_starts_from_the_given_step_in_log_gamma(iris, monkeypatch):
