@@ -99,7 +99,8 @@ def iris_network(activation: bool | None) -> torch.nn.Module:
 
 
 def train_schedule(reps: int, seed: int, shots: int | None, settings: dict, shot_noise: str = "fresh", *,
-                   activation: bool | None = None, data: tuple | None = None, loss: str = "paper"):
+                   activation: bool | None = None, data: tuple | None = None,
+                   loss: str = "paper") -> tuple[QuantumTrainModel, dict]:
     """(model, run): the paper schedule's trained model and its run record."""
     train_set, test_set = iris_data(data)
     model = QuantumTrainModel(iris_network(activation), reps=reps, seed=seed, shots=shots, shot_noise=shot_noise)
