@@ -13,6 +13,11 @@ Experiments (``--only NAME`` runs one):
   (CE + error rate) and on cross-entropy alone; both terms are recorded on the training set at
   the end of every run. Each paper-loss run then continues for 5 periods on cross-entropy alone,
   to test whether the error-rate term is what holds it where it stopped.
+- ``splits``: how much of the reported accuracy is the one train / test split. Ten stratified
+  100 / 50 splits (split seed = run seed = 0..9; split 0 is the one every other experiment uses),
+  each with the paper's schedule and Adam at L = 1 and 6, and the same 4–16–3 network trained
+  classically (all 131 weights, with Adam's settings) as a reference. Reports mean ± std over the
+  splits; it selects nothing.
 - ``shots``: L = 1, the paper's schedule with shots = k·2^8 for k in {1, 4, 7, 10, 13} and
   exact probabilities, 3 seeds, with fresh samples every evaluation (as on hardware) and with
   fixed random numbers (a seeded simulator), see :mod:`qt_pennylane.sampling`; beside it Adam
@@ -47,6 +52,7 @@ Usage::
     python benchmarks/iris.py --only tuning   # the step-size grid (about 10 minutes)
     python benchmarks/iris.py --only shots_tuning   # Adam with shots (about 5 minutes)
     python benchmarks/iris.py --only loss_terms   # paper loss against cross-entropy alone (about 6 minutes)
+    python benchmarks/iris.py --only splits   # ten train / test splits (about 5 minutes)
     python benchmarks/iris.py --quick         # smoke run (tiny budgets), writes *_quick.json
 """
 from __future__ import annotations
@@ -66,7 +72,7 @@ from provenance import run_meta  # benchmarks/provenance.py, beside this script
 from qt_pennylane import QuantumTrainModel
 from qt_pennylane.losses import error_rate, make_loss
 from qt_pennylane.optim import paper_schedule
-from qt_pennylane.tasks import IrisMLP, get_task
+from qt_pennylane.tasks import IrisMLP, get_task, load_iris_split
 from qt_pennylane.train import evaluate, fit
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -75,6 +81,7 @@ ADAM_SETTINGS = dict(optimizer="adam", lr=0.1, epochs=1000, lr_schedule="cosine"
 """Adam, exact gradients: ``iris_adam_tuning.json``'s cross-validation selection (a test checks they agree)."""
 SEEDS = (0, 1, 2)
 MORE_SEEDS = tuple(range(10))
+SPLIT_SEEDS = tuple(range(10))
 TUNING_SEEDS = (10, 11, 12)
 TUNING_GRID = dict(cobyla_step=(0.1, 0.25, 0.5, 1.0), gamma_step=(0.05, 0.2, 0.5))
 NETWORK_ACTIVATIONS = (True, False)
@@ -268,6 +275,41 @@ def seeds(quick: bool) -> dict:
             "test_error_counts": {str(index): count for index, count in counts.most_common()}}
 
 
+def run_classical(seed: int, settings: dict, *, data: tuple) -> dict:
+    """The Iris task's network trained directly (all its weights), with Adam's ``settings``."""
+    train_set, test_set = data
+    torch.manual_seed(seed)
+    network = iris_network(None)
+    started = time.perf_counter()
+    history = fit(network, train_set, test_set, seed=seed, eval_every=settings["epochs"], progress=False, **settings)
+    seconds = time.perf_counter() - started
+    inputs, labels = test_set.tensors
+    with torch.no_grad():
+        errors = (network(inputs).argmax(dim=1) != labels).nonzero().flatten().tolist()
+    n_params = sum(p.numel() for p in network.parameters())
+    return {"optimizer": "classical", "reps": 0, "seed": seed, "shots": None, "trainable_params": n_params,
+            "target_params": n_params, "param_ratio": 1.0, "train_loss": history[-1]["loss"],
+            "train_accuracy": history[-1]["train_accuracy"], "test_accuracy": history[-1]["test_accuracy"],
+            "seconds": seconds, "held_out_errors": errors, "gradient_steps": settings["epochs"], "settings": settings}
+
+
+def splits(quick: bool) -> dict:
+    """The schedule, Adam and the classical network on ten stratified train / test splits of Iris."""
+    schedule = dict(periods=1, phi_iters=10, gamma_iters=2) if quick else PAPER_SETTINGS
+    adam = ADAM_SETTINGS | ({"epochs": 10} if quick else {})
+    runs = []
+    for split in SPLIT_SEEDS[:2] if quick else SPLIT_SEEDS:
+        data = load_iris_split(seed=split)
+        split_runs = [run_classical(split, adam, data=data)]
+        for reps in (1,) if quick else (1, 6):
+            split_runs += [run_schedule(reps, split, None, schedule, data=data), run_adam(reps, split, adam, data=data)]
+        for run in split_runs:
+            run["split"] = split
+            runs.append(run)
+            log(run)
+    return {"runs": runs, "summary": aggregate(runs, ("optimizer", "reps"))}
+
+
 @torch.no_grad()
 def loss_terms_of(model, dataset: TensorDataset) -> dict:
     """The two terms of the paper's loss for ``model`` on the training set ``dataset``."""
@@ -393,7 +435,7 @@ def plot(name: str, result: dict, path: Path) -> None:
     if name == "loss_terms":
         fig, (ax, right) = plt.subplots(1, 2, figsize=(11, 4))
     else:
-        fig, ax = plt.subplots(figsize=(7, 5) if name == "shots" else (6, 4))
+        fig, ax = plt.subplots(figsize=(7, 5) if name in ("shots", "splits") else (6, 4))
     if name == "loss_terms":
         for loss, marker, color in zip(LOSS_TERMS, "os", ("C0", "C1")):
             rows = [r for r in result["summary"] if r["loss"] == loss]
@@ -451,6 +493,19 @@ def plot(name: str, result: dict, path: Path) -> None:
                     label=f"L={reps}")
         ax.set_xlabel("seed (paper schedule)")
         ax.set_ylabel("test accuracy")
+    elif name == "splits":
+        series = [("classical", 0, "x", "gray")] + [(o, L, m, c) for o, c in (("paper", "C0"), ("adam", "C2"))
+                                                     for L, m in ((1, "o"), (6, "s"))]
+        for offset, (optimizer, reps, marker, color) in zip((-0.3, -0.15, 0.0, 0.15, 0.3), series):
+            rows = [r for r in result["runs"] if r["optimizer"] == optimizer and r["reps"] == reps]
+            if rows:
+                label = "classical, all 131 weights" if optimizer == "classical" else f"{optimizer}, L={reps}"
+                label += f" (mean {statistics.mean(r['test_accuracy'] for r in rows):.1%})"
+                ax.plot([r["split"] + offset for r in rows], [r["test_accuracy"] for r in rows], marker=marker,
+                        linestyle="", color=color, fillstyle="full" if reps == 6 else "none", label=label)
+        ax.set_xticks(sorted({r["split"] for r in result["runs"]}))
+        ax.set_xlabel("train / test split (seed); 0 is the reported one")
+        ax.set_ylabel("test accuracy")
     elif name == "adam_tuning":
         plot_over_steps(ax, result["overall"], "validation_accuracy", "exact gradients")
         ax.set_ylabel("5-fold validation accuracy (mean ± std)")
@@ -477,7 +532,7 @@ def plot(name: str, result: dict, path: Path) -> None:
 
 
 EXPERIMENTS = {"network": network, "tuning": tuning, "adam_tuning": adam_tuning, "layers": layers, "seeds": seeds, "shots_tuning": shots_tuning,
-               "shots": shots, "loss_terms": loss_terms}
+               "shots": shots, "loss_terms": loss_terms, "splits": splits}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -56,6 +56,15 @@ def test_iris_benchmark_quick_mode_writes_results(tmp_path):
     assert paper_run["train_error_rate"] == pytest.approx(1 - paper_run["train_accuracy"])
     assert paper_run["continued_periods"] == 1 and "continued_train_cross_entropy" not in ce_run
     assert paper_run["continued_train_cross_entropy"] < paper_run["train_cross_entropy"]  # CE alone lowers it
+    splits = json.loads((tmp_path / "iris_splits_quick.json").read_text())
+    assert [(r["split"], r["optimizer"], r["reps"]) for r in splits["runs"]] == [
+        (split, optimizer, reps) for split in (0, 1) for optimizer, reps in (("classical", 0), ("paper", 1), ("adam", 1))]
+    assert all(r["seed"] == r["split"] for r in splits["runs"])
+    for run in splits["runs"]:
+        assert len(run["held_out_errors"]) == round((1 - run["test_accuracy"]) * 50)
+    classical = splits["runs"][0]
+    assert classical["trainable_params"] == classical["target_params"] == 131 and classical["param_ratio"] == 1.0
+    assert {(r["optimizer"], r["reps"], r["seeds"]) for r in splits["summary"]} == {("classical", 0, 2), ("paper", 1, 2), ("adam", 1, 2)}
 
 
 @pytest.mark.notebook
@@ -87,6 +96,24 @@ def test_iris_task_network_is_the_committed_cross_validation_selection():
     assert {r["activation"] for r in committed["runs"]} == {True, False}
     assert all("test_accuracy" not in r for r in committed["runs"])  # selected without the test set
 
+
+def test_iris_splits_are_stratified_disjoint_and_standardized_on_the_training_part():
+    from qt_pennylane.tasks import get_task, load_iris_split
+
+    task_train, task_test = get_task("iris").load()
+    seen_tests = []
+    for seed in (0, 1):
+        train, test = load_iris_split(seed=seed)
+        (x_train, y_train), (x_test, y_test) = train.tensors, test.tensors
+        assert (len(train), len(test)) == (100, 50)
+        assert sorted(torch.bincount(y_test).tolist()) == [16, 17, 17]  # stratified: 50 per class overall
+        assert torch.allclose(x_train.mean(0), torch.zeros(4), atol=1e-5)
+        assert torch.allclose(x_train.std(0, unbiased=False), torch.ones(4), atol=1e-5)
+        rows = {tuple(row) for row in torch.cat([x_train, x_test]).tolist()}
+        assert len(rows) >= 147  # Iris has 3 duplicated rows; nothing else repeats between the parts
+        seen_tests.append(x_test)
+    assert torch.equal(seen_tests[0], task_test.tensors[0])  # seed 0 is the task's split
+    assert not torch.equal(seen_tests[0], seen_tests[1])
 
 @pytest.mark.parametrize("activation", [True, False])
 def test_iris_mlp_is_affine_exactly_without_its_activation(activation):
