@@ -23,7 +23,8 @@ def test_iris_benchmark_quick_mode_writes_results(tmp_path):
         ("paper", "fresh", 256), ("paper", "fresh", 13 * 256), ("paper", "fixed", 256), ("paper", "fixed", 13 * 256),
         ("paper", None, None), ("adam", "fresh", 13 * 256), ("adam", None, None),
     ]
-    assert (tmp_path / "iris_shots_quick.png").stat().st_size > 0
+    iris = _iris_benchmark()
+    assert all((tmp_path / f"iris_{name}_quick.png").stat().st_size > 0 for name in iris.EXPERIMENTS)
     assert all(0 <= r["exact_readout_test_accuracy"] <= 1 for r in shots["runs"] if r["shots"] is not None)
     assert all("exact_readout_test_accuracy" not in r for r in shots["runs"] if r["shots"] is None)
     tuning = json.loads((tmp_path / "iris_tuning_quick.json").read_text())
