@@ -149,16 +149,16 @@ def exact_readout(model) -> dict:
 
 
 @torch.no_grad()
-def misclassified(model, dataset: TensorDataset) -> list[int]:
-    """Indices of the examples of ``dataset`` whose predicted class is wrong."""
+def misclassified(network: torch.nn.Module, dataset: TensorDataset) -> list[int]:
+    """Indices of the examples of ``dataset`` whose class ``network`` (e.g. an exported model) predicts wrong."""
     inputs, labels = dataset.tensors
-    return (model.export()(inputs).argmax(dim=1) != labels).nonzero().flatten().tolist()
+    return (network(inputs).argmax(dim=1) != labels).nonzero().flatten().tolist()
 
 
 def summarize(model, optimizer, reps, seed, shots, history, seconds, held_out) -> dict:
     trainable = sum(p.numel() for p in model.parameters())
     readout = {} if shots is None else exact_readout(model)
-    errors = {} if shots is not None else {"held_out_errors": misclassified(model, held_out)}
+    errors = {} if shots is not None else {"held_out_errors": misclassified(model.export(), held_out)}
     return readout | errors | {
         "optimizer": optimizer, "reps": reps, "seed": seed, "shots": shots,
         "activation": any(isinstance(m, torch.nn.ReLU) for m in model.target.modules()),
@@ -284,14 +284,11 @@ def run_classical(seed: int, settings: dict, *, data: tuple) -> dict:
     started = time.perf_counter()
     history = fit(network, train_set, test_set, seed=seed, eval_every=settings["epochs"], progress=False, **settings)
     seconds = time.perf_counter() - started
-    inputs, labels = test_set.tensors
-    with torch.no_grad():
-        errors = (network(inputs).argmax(dim=1) != labels).nonzero().flatten().tolist()
     n_params = sum(p.numel() for p in network.parameters())
     return {"optimizer": "classical", "reps": 0, "seed": seed, "shots": None, "trainable_params": n_params,
             "target_params": n_params, "param_ratio": 1.0, "train_loss": history[-1]["loss"],
             "train_accuracy": history[-1]["train_accuracy"], "test_accuracy": history[-1]["test_accuracy"],
-            "seconds": seconds, "held_out_errors": errors, "gradient_steps": settings["epochs"], "settings": settings}
+            "seconds": seconds, "held_out_errors": misclassified(network, test_set), "gradient_steps": settings["epochs"], "settings": settings}
 
 
 def splits(quick: bool) -> dict:
