@@ -30,9 +30,9 @@ from threadpoolctl import threadpool_limits
 from provenance import run_meta  # benchmarks/provenance.py, beside this script
 
 from qt_pennylane import QuantumTrainModel
-from qt_pennylane.losses import CrossEntropyWithErrorRate
-from qt_pennylane.optim import paper_schedule
-from qt_pennylane.tasks import get_task
+from qt_pennylane.training.losses import CrossEntropyWithErrorRate
+from qt_pennylane.training.schedule import paper_schedule
+from qt_pennylane.tasks import PAPER_SETTING, get_task
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SHOTS = 13 * 2**8
@@ -65,9 +65,9 @@ def run(seed: int, settings: dict, directions: int) -> dict:
     task = get_task("iris")
     train_set, test_set = task.load()
     inputs, targets = train_set.tensors
-    sampled = QuantumTrainModel(task.build_model(), reps=1, seed=seed, shots=SHOTS, shot_noise="fixed")
+    sampled = QuantumTrainModel(task.build_model(), reps=1, seed=seed, shots=SHOTS, shot_noise="fixed", **PAPER_SETTING)
     history = paper_schedule(sampled, train_set, test_set, progress=False, **settings)
-    exact = QuantumTrainModel(task.build_model(), reps=1, seed=seed)
+    exact = QuantumTrainModel(task.build_model(), reps=1, seed=seed, **PAPER_SETTING)
     exact.load_state_dict(sampled.state_dict())
     row = {"seed": seed, "period_losses": [r["loss"] for r in history],
            "train_accuracy": history[-1]["train_accuracy"]}

@@ -71,10 +71,10 @@ from iris_plots import plot  # benchmarks/iris_plots.py, beside this script
 from provenance import run_meta
 
 from qt_pennylane import QuantumTrainModel
-from qt_pennylane.losses import error_rate, make_loss
-from qt_pennylane.optim import paper_schedule
-from qt_pennylane.tasks import IrisMLP, get_task, load_iris_split
-from qt_pennylane.train import evaluate, fit
+from qt_pennylane.training.losses import error_rate, make_loss
+from qt_pennylane.training.schedule import paper_schedule
+from qt_pennylane.tasks import PAPER_SETTING, IrisMLP, get_task, load_iris_split
+from qt_pennylane import evaluate, fit
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PAPER_SETTINGS = dict(periods=21, phi_iters=100, gamma_iters=10)
@@ -111,7 +111,8 @@ def train_schedule(reps: int, seed: int, shots: int | None, settings: dict, shot
                    loss: str = "paper") -> tuple[QuantumTrainModel, dict]:
     """(model, run): the paper schedule's trained model and its run record."""
     train_set, test_set = iris_data(data)
-    model = QuantumTrainModel(iris_network(activation), reps=reps, seed=seed, shots=shots, shot_noise=shot_noise)
+    model = QuantumTrainModel(iris_network(activation), reps=reps, seed=seed, shots=shots, shot_noise=shot_noise,
+                              **PAPER_SETTING)
     started = time.perf_counter()
     history = paper_schedule(model, train_set, test_set, progress=False, loss_fn=make_loss(loss), **settings)
     seconds = time.perf_counter() - started
@@ -130,7 +131,7 @@ def run_schedule(*args, **kwargs) -> dict:
 
 def run_adam(reps: int, seed: int, settings: dict, shots: int | None = None, *, data: tuple | None = None) -> dict:
     train_set, test_set = iris_data(data)
-    model = QuantumTrainModel(iris_network(None), reps=reps, seed=seed, shots=shots)
+    model = QuantumTrainModel(iris_network(None), reps=reps, seed=seed, shots=shots, **PAPER_SETTING)
     started = time.perf_counter()
     history = fit(model, train_set, test_set, seed=seed, eval_every=settings["epochs"], progress=False, **settings)
     seconds = time.perf_counter() - started
@@ -142,10 +143,10 @@ def run_adam(reps: int, seed: int, settings: dict, shots: int | None = None, *, 
 def exact_readout(model) -> dict:
     """Train / test accuracy of ``model``'s trained angles read out exactly (its state in a model without shots)."""
     train_set, test_set = iris_data(None)
-    exact = QuantumTrainModel(model.export(), reps=model.generator.reps)
+    exact = QuantumTrainModel(model.export(), reps=model.generator.source.reps, **PAPER_SETTING)
     exact.load_state_dict(model.state_dict())
-    return {"exact_readout_train_accuracy": evaluate(exact, train_set)[1],
-            "exact_readout_test_accuracy": evaluate(exact, test_set)[1]}
+    return {"exact_readout_train_accuracy": evaluate(exact, train_set)["accuracy"],
+            "exact_readout_test_accuracy": evaluate(exact, test_set)["accuracy"]}
 
 
 @torch.no_grad()
@@ -162,8 +163,8 @@ def summarize(model, optimizer, reps, seed, shots, history, seconds, held_out) -
     return readout | errors | {
         "optimizer": optimizer, "reps": reps, "seed": seed, "shots": shots,
         "activation": any(isinstance(m, torch.nn.ReLU) for m in model.target.modules()),
-        "trainable_params": trainable, "target_params": model.n_target_params,
-        "param_ratio": trainable / model.n_target_params,
+        "trainable_params": trainable, "target_params": model.counts()["generated_params"],
+        "param_ratio": trainable / model.counts()["generated_params"],
         "train_loss": history[-1].get("loss"),
         "train_accuracy": history[-1]["train_accuracy"], "test_accuracy": history[-1]["test_accuracy"],
         "seconds": seconds, "history": history,

@@ -42,12 +42,12 @@ from pathlib import Path
 import torch
 
 from qt_pennylane import QuantumTrainModel
-from qt_pennylane.baselines import RandomSubspaceGenerator, SoftmaxPaperGenerator
-from qt_pennylane.datasets import mnist_tensors
-from qt_pennylane.mapping import n_qubits_for
-from qt_pennylane.optim import paper_schedule
+from qt_pennylane.controls import RandomSubspaceGenerator, SoftmaxPaperGenerator
+from qt_pennylane.tasks.datasets import mnist_tensors
+from qt_pennylane.mappings import n_qubits_for
+from qt_pennylane.training.schedule import paper_schedule
 from qt_pennylane.tasks import MnistCNN
-from qt_pennylane.train import evaluate, fit
+from qt_pennylane import evaluate, fit
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -167,13 +167,14 @@ def build_model(run: dict) -> torch.nn.Module:
     if kind == "classical":
         return target
     if kind in ("qt", "paper_schedule"):
-        return QuantumTrainModel(target, reps=run["reps"], mapping=run["mapping"],
+        return QuantumTrainModel(target, reps=run["reps"], mapping=run["mapping"], generate="all", scale="none",
                                  mapping_options=run.get("mapping_options"), seed=seed, dtype=dtype)
     if kind == "random_subspace":
         generator = RandomSubspaceGenerator.from_module(target, n_trainable=run["n_trainable"], seed=seed, dtype=dtype)
-        return QuantumTrainModel(target, generator=generator)
+        return QuantumTrainModel(target, generator=generator, generate="all", scale="none")
     if kind == "softmax_paper":
-        return QuantumTrainModel(target, generator=SoftmaxPaperGenerator(TARGET_PARAMS, seed=seed, dtype=dtype))
+        return QuantumTrainModel(target, generator=SoftmaxPaperGenerator(TARGET_PARAMS, seed=seed, dtype=dtype),
+                                 generate="all", scale="none")
     raise ValueError(f"run kind {kind!r} is not known")
 
 
@@ -207,7 +208,7 @@ def execute(run: dict, data_root: Path, cache: dict) -> dict:
         "history": history,
         "final_test_accuracy": history[-1]["test_accuracy"],
         "final_train_accuracy": history[-1]["train_accuracy"],
-        "final_test_loss": evaluate(final, test_set)[0],
+        "final_test_loss": evaluate(final, test_set)["loss"],
         "wall_seconds": wall,
         "train_seconds": history[-1][seconds_key],
         "time_to_90_test_seconds": time_to_mark(history, "test_accuracy", seconds_key),

@@ -7,7 +7,7 @@ Measured in one run, each configuration in a fresh subprocess:
     * ``default.qubit``: PennyLane's default.qubit, ``diff_method="backprop"``, torch, float64;
     * ``lightning.qubit``: PennyLane-Lightning, ``diff_method="parameter-shift"``, float64
       (small sizes only: a gradient costs 2 circuit runs per angle);
-    * ``engine-float32`` / ``engine-float64``: :class:`qt_pennylane.engine.StatevectorEngine`.
+    * ``engine-float32`` / ``engine-float64``: :class:`qt_pennylane.circuit.engine.StatevectorEngine`.
   For each: the forward time (probabilities under ``torch.no_grad``) and the forward+backward
   time (probabilities, then the gradient of a random linear functional of them w.r.t. the
   angles): the median of up to ``--repeats`` calls after one warm-up call, fewer when a
@@ -93,7 +93,7 @@ def _circuit_worker(cfg: dict) -> dict:
     weights = torch.randn(2**n, generator=generator, dtype=dtype)
     extra = {}
     if method.startswith("engine"):
-        from qt_pennylane.engine import StatevectorEngine, block_sizes
+        from qt_pennylane.circuit.engine import StatevectorEngine, block_sizes
 
         engine = StatevectorEngine(n, reps)
         fn = engine.probabilities
@@ -103,7 +103,7 @@ def _circuit_worker(cfg: dict) -> dict:
     else:
         import pennylane as qml
 
-        from qt_pennylane.ansatz import efficient_su2
+        from qt_pennylane.circuit.ansatz import efficient_su2
 
         dev = qml.device(method, wires=n)
         diff = "backprop" if method == "default.qubit" else "parameter-shift"
@@ -164,7 +164,7 @@ def _training_worker(cfg: dict) -> dict:
         generator = QuantumWeightGenerator(
             n_target, reps=cfg["reps"], mapping="paper", seed=0, engine=engine, dtype=dtype
         )
-        model = QuantumTrainModel(target, generator)
+        model = QuantumTrainModel(target, generator, generate="all", scale="none")
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
 

@@ -1,7 +1,7 @@
-"""Quantum-Train for PyTorch: train a classical network's weights through an EfficientSU2 circuit.
+"""Quantum-Train for PyTorch: train a classical network's weights through a quantum circuit.
 
-Names load lazily, so that importing a light submodule (``qt_pennylane.tasks``, which the
-exported classical models' classes live in) does not import PennyLane.
+Names load lazily: ``import qt_pennylane`` imports neither PennyLane nor Qiskit, and building
+and training a model on the fast engine never does.
 
 Example:
     >>> import torch
@@ -11,14 +11,21 @@ Example:
 """
 from importlib import import_module
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _EXPORTS = {
-    "CrossEntropyWithErrorRate": "losses",
-    "LearnedMapping": "mapping",
-    "PaperMapping": "mapping",
     "QuantumTrainModel": "model",
     "QuantumWeightGenerator": "generator",
+    "fit": "training.gradient",
+    "param_groups": "training.gradient",
+    "paper_schedule": "training.schedule",
+    "update_bn": "training.batchnorm",
+    "evaluate": "training.evaluation",
+    "CrossEntropyWithErrorRate": "training.losses",
+    "PaperMapping": "mappings.paper",
+    "LearnedMapping": "mappings.learned",
+    "RandomSubspaceGenerator": "controls",
+    "SoftmaxPaperGenerator": "controls",
 }
 __all__ = [*sorted(_EXPORTS), "__version__"]
 

@@ -2,29 +2,97 @@
 
 Example (shell)::
 
-    qt-pennylane train --task iris --reps 1 --mapping paper --out runs/iris
+    qt-pennylane train --task iris --out runs/iris
     qt-pennylane train --task iris --optimizer paper --periods 21 --phi-iters 100 --gamma-iters 10
     qt-pennylane train --task iris --optimizer paper --device default.qubit --shots 13x
-    qt-pennylane train --task iris --optimizer paper --shots 13x --shot-noise fixed
-    qt-pennylane train --task iris --optimizer paper --loss cross-entropy
+    qt-pennylane train --task mnist --data-root ../shared/data --mapping learned --hidden 16,16 --reps 16
+
+Every user error ends in one line, ``qt-pennylane: error: ...``, naming the option and its
+value, with exit status 2; nothing is trained or written before the options are checked.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import math
 import sys
 import time
 from pathlib import Path
 
-from .losses import LOSSES, make_loss
-from .mapping import MAPPINGS, n_qubits_for
-from .model import QuantumTrainModel
-from .sampling import SHOT_NOISE
-from .tasks import TASKS, get_task
-from .train import LR_SCHEDULES, OPTIMIZERS
+from ._validation import SEED_MAX
+from .devices.ibm import IBMCredentialsError
+from .circuit.sampling import SHOT_NOISE
+from .mappings import MAPPINGS
+from .run_files import OutputFolder
+from .scaling import SCALES
+from .tasks import TASKS
+from .training.loop import NonFiniteError
+from .training.losses import LOSSES
+from .training.registry import TRAINERS
 
-PAPER = "paper"
+GRADIENT_OPTIONS = ("lr", "mapping_lr", "lr_schedule", "epochs", "batch_size", "eval_every", "train_eval_limit")
+"""Options that only gradient optimizers use."""
+
+SCHEDULE_OPTIONS = ("periods", "phi_iters", "gamma_iters", "cobyla_step", "gamma_step", "loss")
+"""Options that only the paper schedule uses."""
+
+SCHEDULE_DEFAULTS = dict(periods=21, phi_iters=100, gamma_iters=10, cobyla_step=0.5, gamma_step=0.2, loss="paper")
+
+
+def _option(dest: str) -> str:
+    return "--" + dest.replace("_", "-")
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a positive int."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive int, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive int, got {text!r}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse type: an int >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an int >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an int >= 0, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a positive finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text!r}")
+    return value
+
+
+def seed_int(text: str) -> int:
+    """An argparse type: a seed in ``[0, 2**63 - 1]``."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an int in [0, 2**63 - 1], got {text!r}") from None
+    if not 0 <= value <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"must be an int in [0, 2**63 - 1], got {text!r}")
+    return value
+
+
+def out_folder(text: str) -> Path:
+    """An argparse type: a folder path (not empty)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"must name a folder, got {text!r}")
+    return Path(text)
 
 
 def parse_shots(text: str) -> int | str | None:
@@ -35,9 +103,11 @@ def parse_shots(text: str) -> int | str | None:
     try:
         value = int(text[:-1] if multiple else text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--shots must be an int, 'Kx' (K·2^N) or 'none', got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"must be an int, 'Kx' (K·2^N) or 'none', got {text!r}") from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"--shots must be positive, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+    if value > 2**40:
+        raise argparse.ArgumentTypeError(f"must be at most 2**40, got {text!r}")
     return f"{value}x" if multiple else value
 
 
@@ -46,9 +116,9 @@ def parse_widths(text: str) -> tuple[int, ...]:
     try:
         widths = tuple(int(part) for part in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--hidden must be comma-separated ints, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"must be comma-separated positive ints, got {text!r}") from None
     if not widths or min(widths) < 1:
-        raise argparse.ArgumentTypeError(f"--hidden widths must be positive, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be comma-separated positive ints, got {text!r}")
     return widths
 
 
@@ -59,126 +129,183 @@ def resolve_shots(shots: int | str | None, n_qubits: int) -> int | None:
     return shots
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a bad option reported in one line (no usage block): ``qt-pennylane: error: ...``."""
+
+    def error(self, message: str):
+        self.exit(2, f"qt-pennylane: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="qt-pennylane", description="Quantum-Train for PyTorch.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="qt-pennylane", description="Quantum-Train for PyTorch.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     train = commands.add_parser("train", help="train a built-in task and print a JSON summary")
-    train.add_argument("--task", choices=sorted(TASKS), default="iris")
-    train.add_argument("--reps", type=int, help="EfficientSU2 repetitions L (default: the task's)")
-    train.add_argument("--mapping", choices=sorted(MAPPINGS), default="paper")
-    train.add_argument("--hidden", type=parse_widths, help="learned mapping: G's hidden widths, e.g. 16,16")
-    train.add_argument("--entanglement", default="reverse_linear")
-    train.add_argument("--device", default="default.qubit")
-    train.add_argument("--backend", help="backend of qiskit.remote, e.g. fake_manila or ibm_brisbane")
-    train.add_argument("--shots", type=parse_shots, default=None, help="int, 'Kx' for K·2^N, or 'none' (exact)")
-    train.add_argument("--shot-noise", choices=list(SHOT_NOISE), default="fresh",
-                       help="with shots on a simulator: new samples per evaluation (fresh) or the same random numbers (fixed)")
-    train.add_argument("--engine", choices=["auto", "engine", "qnode"], default="auto")
-    train.add_argument("--optimizer", choices=sorted(OPTIMIZERS) + [PAPER], default="adam")
-    train.add_argument("--lr", type=float, help="learning rate (default: the task's)")
-    train.add_argument("--mapping-lr", type=float, help="learning rate of the mapping's parameters (default: --lr)")
-    train.add_argument("--lr-schedule", choices=list(LR_SCHEDULES), default="cosine")
-    train.add_argument("--epochs", "--steps", dest="epochs", type=int, help="epochs (full-batch tasks: steps)")
-    train.add_argument("--batch-size", type=int, help="minibatch size (default: the task's)")
-    train.add_argument("--eval-every", type=int, help="epochs between evaluations and checkpoints")
-    train.add_argument("--train-eval-limit", type=int, help="training accuracy on the first N examples (default: the task's)")
-    train.add_argument("--periods", type=int, default=21, help="paper schedule: periods N_train")
-    train.add_argument("--phi-iters", type=int, default=100,
-                       help="paper schedule: COBYLA iterations N_phi (after its len(phi)+1-point first simplex)")
-    train.add_argument("--gamma-iters", type=int, default=10, help="paper schedule: Nelder-Mead iterations N_gamma")
-    train.add_argument("--cobyla-step", type=float, default=0.5, help="paper schedule: COBYLA's initial radius (rad)")
-    train.add_argument("--gamma-step", type=float, default=0.2, help="paper schedule: Nelder-Mead's initial step in log gamma")
-    train.add_argument("--loss", choices=sorted(LOSSES), default=None,
-                       help="paper schedule: its objective, the paper's CE + training error rate (default) or CE alone")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--data-root", help="root of MNIST/FashionMNIST raw files (default: $QT_PENNYLANE_DATA)")
-    train.add_argument("--limit", type=int, help="use only the first LIMIT train and test examples")
-    train.add_argument("--out", type=Path, help="directory for summary.json, checkpoint.pt and classical_model.pt")
-    train.add_argument("--resume", type=Path, help="checkpoint to continue from")
-    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    add = train.add_argument
+    add("--task", choices=sorted(TASKS), default="iris")
+    add("--reps", type=non_negative_int, help="EfficientSU2 repetitions L (default: the task's)")
+    add("--mapping", choices=sorted(MAPPINGS), help="probabilities → weights (default: the task's)")
+    add("--hidden", type=parse_widths, help="learned mapping: G's hidden widths, e.g. 16,16")
+    add("--generate", help="which parameters the circuit makes: all, weights, or comma-separated name patterns "
+                           "(default: the task's)")
+    add("--scale", choices=list(SCALES), help="per-tensor scale of the generated weights (default: the task's)")
+    add("--entanglement", default="reverse_linear")
+    add("--device", help="a PennyLane device name (default: the fast engine)")
+    add("--backend", help="backend of qiskit.remote, e.g. fake_manila or ibm_brisbane")
+    add("--shots", type=parse_shots, default=None, help="int, 'Kx' for K·2^N, or 'none' (exact)")
+    add("--shot-noise", choices=list(SHOT_NOISE), default="fresh",
+        help="with shots on a simulator: new samples per evaluation (fresh) or the same random numbers (fixed)")
+    add("--engine", choices=["auto", "engine", "qnode"], default="auto")
+    add("--optimizer", choices=sorted(TRAINERS), default="adam")
+    add("--lr", type=positive_float, help="learning rate (default: the task's)")
+    add("--mapping-lr", type=positive_float, help="learning rate of the mapping's parameters (default: --lr)")
+    add("--lr-schedule", choices=["cosine", "constant"], help="default: cosine")
+    add("--epochs", "--steps", dest="epochs", type=positive_int, help="epochs (full-batch tasks: steps)")
+    add("--batch-size", type=positive_int, help="minibatch size (default: the task's)")
+    add("--eval-every", type=positive_int, help="epochs between evaluations and checkpoints")
+    add("--train-eval-limit", type=positive_int, help="training accuracy on the first N examples (default: the task's)")
+    add("--periods", type=positive_int, help="paper schedule: periods N_train (default 21)")
+    add("--phi-iters", type=positive_int,
+        help="paper schedule: COBYLA iterations N_phi after its len(phi)+1-point first simplex (default 100)")
+    add("--gamma-iters", type=positive_int, help="paper schedule: Nelder-Mead iterations N_gamma (default 10)")
+    add("--cobyla-step", type=positive_float, help="paper schedule: COBYLA's initial radius in rad (default 0.5)")
+    add("--gamma-step", type=positive_float, help="paper schedule: Nelder-Mead's initial step (default 0.2)")
+    add("--loss", choices=sorted(LOSSES), help="paper schedule: the paper's CE + training error rate (default) or CE")
+    add("--seed", type=seed_int, default=0)
+    add("--data-root", help="root of MNIST/FashionMNIST raw files (default: $QT_PENNYLANE_DATA)")
+    add("--limit", type=positive_int, help="use only the first LIMIT train and test examples")
+    add("--out", type=out_folder, help="folder for summary.json, checkpoint.pt and classical_model.pt")
+    add("--resume", type=Path, help="checkpoint to continue from")
+    add("--overwrite", action="store_true", help="replace the files of a finished run in --out")
+    add("--quiet", action="store_true", help="no progress bar")
     return parser
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse options the chosen optimizer or mapping does not use, before any work."""
+    paper = args.optimizer == "paper"
+    unused = GRADIENT_OPTIONS if paper else SCHEDULE_OPTIONS
+    given = [name for name in unused if getattr(args, name) is not None]
+    if given:
+        name = given[0]
+        raise ValueError(f"{_option(name)} {getattr(args, name)} applies to "
+                         f"{'gradient optimizers' if paper else '--optimizer paper'}, not --optimizer {args.optimizer}")
+    if args.resume is not None and not args.resume.is_file():
+        raise ValueError(f"--resume {str(args.resume)!r} does not exist")
+
+
+def _generate_policy(text: str | None, default):
+    if text is None:
+        return default
+    if text in ("all", "weights"):
+        return text
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def run_train(args: argparse.Namespace) -> dict:
     """Train as the arguments say; return the JSON summary."""
+    import torch
+
+    from .mappings import qubits_for
+    from .model import QuantumTrainModel
+    from .tasks import get_task, save_classical
+    from .training.batchnorm import has_batchnorm, update_bn
+    from .training.losses import make_loss
+    from .training.registry import check_trainer
+
+    check_options(args)
     task = get_task(args.task)
     defaults = task.defaults
-    target = task.build_model()
-    n_params = sum(p.numel() for p in target.parameters())
-    n_qubits = n_qubits_for(n_params)
-    shots = resolve_shots(args.shots, n_qubits)
-    reps = args.reps if args.reps is not None else defaults["reps"]
-    if args.optimizer != PAPER:
-        from .devices import check_gradient_support
+    mapping = args.mapping or defaults.get("mapping", "learned")
+    if args.hidden is not None and mapping != "learned":
+        raise ValueError(f"--hidden {args.hidden} applies to --mapping learned, not --mapping {mapping}")
+    folder = OutputFolder(args.out, resume=args.resume is not None, overwrite=args.overwrite)
+    with folder:
+        target = task.build_model()
+        reps = args.reps if args.reps is not None else defaults["reps"]
+        generate = _generate_policy(args.generate, defaults.get("generate", "weights"))
+        scale = args.scale or defaults.get("scale", "init")
+        train_set, test_set = task.load(data_root=args.data_root, limit=args.limit)
+        from .generation import select_parameters
 
-        check_gradient_support(args.device, shots, args.optimizer, backend=args.backend)
-    if args.resume is not None and not args.resume.is_file():
-        raise ValueError(f"--resume {str(args.resume)!r} does not exist")
-    train_set, test_set = task.load(data_root=args.data_root, limit=args.limit)
-    if args.loss is not None and args.optimizer != PAPER:
-        raise ValueError(f"--loss {args.loss} applies to --optimizer {PAPER}; gradient optimizers minimize cross-entropy")
-    if args.hidden is not None and args.mapping != "learned":
-        raise ValueError(f"--hidden {args.hidden} applies to --mapping learned, not --mapping {args.mapping}")
-    model = QuantumTrainModel(
-        target, reps=reps, mapping=args.mapping, mapping_options={"hidden": args.hidden} if args.hidden else None,
-        entanglement=args.entanglement, device=args.device,
-        shots=shots, backend=args.backend, seed=args.seed, engine=args.engine, shot_noise=args.shot_noise,
-    )
-    config = {
-        "task": args.task, "n_qubits": n_qubits, "reps": reps, "mapping": args.mapping, "hidden": args.hidden,
-        "entanglement": args.entanglement, "device": args.device, "backend": args.backend, "shots": shots,
-        "shot_noise": args.shot_noise if shots is not None else None, "optimizer": args.optimizer,
-        "seed": args.seed, "limit": args.limit,
-    }
-    checkpoint = args.out / "checkpoint.pt" if args.out is not None else None
-    started = time.perf_counter()
-    if args.optimizer == PAPER:
-        from .optim import paper_schedule
-
-        loss = args.loss if args.loss is not None else "paper"
-        config.update(phi_iters=args.phi_iters, gamma_iters=args.gamma_iters, cobyla_step=args.cobyla_step,
-                      gamma_step=args.gamma_step, loss=loss)
-        history = paper_schedule(
-            model, train_set, test_set, periods=args.periods, phi_iters=args.phi_iters,
-            gamma_iters=args.gamma_iters, cobyla_step=args.cobyla_step, gamma_step=args.gamma_step,
-            loss_fn=make_loss(loss), checkpoint=checkpoint, resume=args.resume, config=config, progress=not args.quiet,
+        slots, _ = select_parameters(target, generate)
+        n_generated = sum(slot.numel for slot in slots)
+        options = {"hidden": args.hidden} if args.hidden else {}
+        n_qubits = qubits_for(mapping, n_generated, **options)
+        shots = resolve_shots(args.shots, n_qubits)
+        model = QuantumTrainModel(
+            target, generate=generate, scale=scale, reps=reps, mapping=mapping, mapping_options=options or None,
+            entanglement=args.entanglement, device=args.device, shots=shots, backend=args.backend, seed=args.seed,
+            engine=args.engine, shot_noise=args.shot_noise,
         )
-    else:
-        from .train import fit
+        check_trainer(args.optimizer, model)
+        config = {
+            "task": args.task, "n_qubits": n_qubits, "reps": reps, "mapping": mapping, "hidden": args.hidden,
+            "generate": generate, "scale": scale, "entanglement": args.entanglement, "device": args.device,
+            "backend": args.backend, "shots": shots, "shot_noise": args.shot_noise if shots is not None else None,
+            "engine": args.engine, "optimizer": args.optimizer, "seed": args.seed, "limit": args.limit,
+        }
+        checkpoint = folder.path("checkpoint.pt")
+        started = time.perf_counter()
+        progress = not args.quiet
+        if args.optimizer == "paper":
+            from .training.schedule import paper_schedule
 
-        lr = args.lr if args.lr is not None else defaults["lr"]
-        batch_size = args.batch_size if args.batch_size is not None else defaults["batch_size"]
-        config.update(lr=lr, mapping_lr=args.mapping_lr, batch_size=batch_size, lr_schedule=args.lr_schedule)
-        history = fit(
-            model, train_set, test_set, optimizer=args.optimizer, lr=lr, mapping_lr=args.mapping_lr,
-            epochs=args.epochs if args.epochs is not None else defaults["epochs"], batch_size=batch_size,
-            seed=args.seed, checkpoint=checkpoint, resume=args.resume, config=config,
-            lr_schedule=args.lr_schedule,
-            train_eval_limit=args.train_eval_limit if args.train_eval_limit is not None else defaults.get("train_eval_limit"),
-            eval_every=args.eval_every if args.eval_every is not None else defaults.get("eval_every", 1),
-            progress=not args.quiet,
-        )
-    seconds = time.perf_counter() - started
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    summary = {
-        **config,
-        "trainable_params": trainable,
-        "target_params": n_params,
-        "param_ratio": trainable / n_params,
-        "train_accuracy": history[-1]["train_accuracy"],
-        "test_accuracy": history[-1]["test_accuracy"],
-        "seconds": round(seconds, 3),
-        "history": history,
-    }
-    if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        from .checkpoint import save_atomic
+            settings = {k: getattr(args, k) if getattr(args, k) is not None else v for k, v in SCHEDULE_DEFAULTS.items()}
+            config.update({k: v for k, v in settings.items() if k != "periods"})  # a resumed run may extend
+            history = paper_schedule(
+                model, train_set, test_set, periods=settings["periods"], phi_iters=settings["phi_iters"],
+                gamma_iters=settings["gamma_iters"], cobyla_step=settings["cobyla_step"],
+                gamma_step=settings["gamma_step"], loss_fn=make_loss(settings["loss"]), checkpoint=checkpoint,
+                resume=args.resume, config=config, progress=progress,
+            )
+        else:
+            from .training.gradient import fit
 
-        save_atomic(model.export(), args.out / "classical_model.pt")
-        tmp = args.out / ".summary.json.tmp"
-        tmp.write_text(json.dumps(summary, indent=2))
-        tmp.replace(args.out / "summary.json")
+            lr = args.lr if args.lr is not None else defaults["lr"]
+            batch_size = args.batch_size if args.batch_size is not None else defaults["batch_size"]
+            lr_schedule = args.lr_schedule or "cosine"
+            config.update(lr=lr, mapping_lr=args.mapping_lr, batch_size=batch_size, lr_schedule=lr_schedule)
+            history = fit(
+                model, train_set, test_set, optimizer=args.optimizer, lr=lr, mapping_lr=args.mapping_lr,
+                epochs=args.epochs if args.epochs is not None else defaults["epochs"], batch_size=batch_size,
+                seed=args.seed, checkpoint=checkpoint, resume=args.resume, config=config, lr_schedule=lr_schedule,
+                train_eval_limit=args.train_eval_limit if args.train_eval_limit is not None
+                else defaults.get("train_eval_limit"),
+                eval_every=args.eval_every if args.eval_every is not None else defaults.get("eval_every", 1),
+                progress=progress,
+            )
+        seconds = time.perf_counter() - started
+        batchnorm = has_batchnorm(model.target)
+        if batchnorm:
+            update_bn(model, train_set)
+        classical = model.export()
+        counts = model.counts()
+        target_params = sum(p.numel() for p in target.parameters())
+        summary = {
+            **config,
+            **counts,
+            "target_params": target_params,
+            "param_ratio": counts["trainable_params"] / target_params,
+            "source": model.generator.source.description,
+            "batchnorm_recomputed": batchnorm,
+            "train_accuracy": history[-1]["train_accuracy"],
+            "test_accuracy": history[-1]["test_accuracy"],
+            "seconds": round(seconds, 3),
+            "torch_threads": torch.get_num_threads(),
+            "history": history,
+        }
+        if batchnorm:
+            from .training.evaluation import evaluate
+
+            summary["test_accuracy"] = evaluate(classical, test_set)["accuracy"]
+        if args.out is not None:
+            save_classical(classical, args.task, folder.path("classical_model.pt"))
+            folder.write_text("summary.json", json.dumps(summary, indent=2))
     return summary
+
+
+USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, ImportError, NonFiniteError, IBMCredentialsError)
+"""What ends the command with one error line instead of a traceback."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -188,8 +315,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         summary = run_train(args)
-    except (ValueError, FileNotFoundError, ImportError) as error:
-        parser.exit(2, f"qt-pennylane: error: {error}\n")
+    except USER_ERRORS as error:
+        message = " ".join(str(error).split()) or type(error).__name__
+        parser.exit(2, f"qt-pennylane: error: {message}\n")
+    except KeyboardInterrupt:
+        parser.exit(130, "qt-pennylane: interrupted; resume with --resume <out>/checkpoint.pt\n")
     summary.pop("history")
     print(json.dumps(summary))
     return 0

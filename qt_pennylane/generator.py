@@ -1,10 +1,8 @@
-"""``QuantumWeightGenerator``: circuit angles φ → probabilities → flat weight vector θ.
+"""``QuantumWeightGenerator``: a probability source followed by a mapping, angles → probabilities → flat θ.
 
-The circuit is the PennyLane QNode of :func:`qt_pennylane.ansatz.efficient_su2` on the
-chosen device. On noiseless statevector simulators the generator runs the same circuit
-on :class:`qt_pennylane.engine.StatevectorEngine` instead, which gives identical
-probabilities and exact gradients without PennyLane's per-gate overhead; with shots it samples
-the engine's probabilities (:mod:`qt_pennylane.sampling`, parameter-shift gradients).
+The source (:mod:`qt_pennylane.circuit.sources`) owns the circuit angles and returns the
+``2**n_qubits`` measurement probabilities; the mapping (:mod:`qt_pennylane.mappings`) turns them
+into the flat weight vector θ of length ``n_params``. Both are chosen independently.
 
 Example:
     >>> gen = QuantumWeightGenerator(131, reps=1, seed=0)
@@ -13,44 +11,48 @@ Example:
 """
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
-from .ansatz import angle_shape, check_entanglement, efficient_su2
-from .devices import diff_method_for, effective_shots, is_analytic, make_device
-from .mapping import make_mapping, n_qubits_for
-from .sampling import SHOT_NOISE, ShotSampler, sampled_probabilities
+from ._validation import check_positive_int, check_seed, fail
+from .circuit.sources import ProbabilitySource, make_source
+from .mappings import make_mapping, qubits_for
+from .mappings import mapping_options as options_of
 
-ENGINES = ("auto", "engine", "qnode")
-"""How probabilities are computed: ``"auto"`` picks the engine on noiseless statevector simulators."""
+_SOURCE_OPTIONS = dict(reps=1, n_qubits=None, device=None, shots=None, backend=None, noise_backend=None,
+                       entanglement="reverse_linear", circuit=None, angle_shape=None, engine="auto", shot_noise="fresh")
 
 
 class QuantumWeightGenerator(nn.Module):
-    """Generates ``n_params`` classical weights from an EfficientSU2 circuit.
+    """Generates ``n_params`` classical weights from a probability source and a mapping.
 
-    ``n_qubits = ceil(log2(n_params))``; the angles ``phi`` have shape ``(reps + 1, 2, n_qubits)``
-    (Qiskit's order: ``phi[r, 0, q]`` is the RY angle, ``phi[r, 1, q]`` the RZ angle of qubit
-    ``q`` in rotation layer ``r``) and start uniform in ``[0, 2π)``.
+    By default the source is Hadamards + EfficientSU2 on ``n_qubits`` qubits (``ceil(log2(n_params))``
+    for the paper and learned mappings) on the fast exact engine; its angles ``phi`` have shape
+    ``(reps + 1, 2, n_qubits)`` (Qiskit's order: ``phi[r, 0, q]`` is the RY angle, ``phi[r, 1, q]``
+    the RZ angle of qubit ``q`` in rotation layer ``r``) and start uniform in ``[0, 2π)``.
 
     Args:
         n_params: number of weights to generate (M).
-        reps: EfficientSU2 repetitions (the paper's "QNN layers" L).
-        mapping: ``"paper"`` or ``"learned"`` (see :mod:`qt_pennylane.mapping`).
+        mapping: a key of :data:`qt_pennylane.mappings.MAPPINGS` (``"paper"``, ``"learned"``, ...).
         mapping_options: keyword options of the mapping (e.g. ``{"gamma": 0.3}``).
-        device: a device name understood by :func:`qt_pennylane.devices.make_device`.
-        shots: ``None`` for exact probabilities, else the number of samples per evaluation.
-        backend: backend name for remote Qiskit devices (e.g. ``"fake_manila"``).
+        source: a ready :class:`~qt_pennylane.circuit.sources.ProbabilitySource`; then the source
+            options below must keep their defaults.
+        reps: EfficientSU2 repetitions (the paper's "QNN layers" L).
+        n_qubits: qubits of the circuit (default: what the mapping needs for ``n_params``).
+        device: ``None`` (the fast engine), a device name of :data:`qt_pennylane.devices.DEVICES`,
+            or a PennyLane device object (e.g. ``qiskit.remote`` inside a Runtime session).
+        shots: ``None`` for exact probabilities, else the samples per evaluation.
+        backend: backend of ``qiskit.remote`` (e.g. ``"fake_manila"``).
         noise_backend: for ``qiskit.aer``: a fake IBM backend whose noise model is simulated.
         entanglement: ``"reverse_linear"`` (Qiskit's default), ``"linear"``, ``"circular"``, ``"full"``.
+        circuit: the user's own circuit instead of EfficientSU2 (see
+            :class:`~qt_pennylane.circuit.sources.QNodeSource`), with ``angle_shape``.
+        angle_shape: the shape of ``circuit``'s angles.
+        engine: ``"auto"`` (the fast engine also stands in for named noiseless statevector
+            simulators, and says so), ``"engine"`` (require it) or ``"qnode"`` (run the device).
         shot_noise: with shots on the engine: ``"fresh"`` samples per evaluation (default, as on
-            hardware) or ``"fixed"`` random numbers reused every evaluation (a seeded simulator;
-            see :mod:`qt_pennylane.sampling`).
-        seed: seeds the initial angles, the paper mapping's pairing, the mapping's initial weights
-            and the sampling.
-        engine: ``"auto"`` (fast engine on noiseless statevector simulators, with or without
-            shots), ``"engine"`` (require it) or ``"qnode"`` (the device runs the QNode and samples).
+            hardware) or ``"fixed"`` random numbers reused every evaluation (a seeded simulator).
+        seed: seeds the initial angles, the mapping's initial weights and random choices, and the sampling.
         dtype: floating dtype of the angles and of the computation (``torch.float32``: complex64
             states, about twice as fast as ``torch.float64``, which gradient checks use).
 
@@ -59,127 +61,84 @@ class QuantumWeightGenerator(nn.Module):
 
     Example:
         >>> gen = QuantumWeightGenerator(10, reps=2, mapping="learned", seed=1)
-        >>> gen.phi.shape, gen.probabilities().shape
-        (torch.Size([3, 2, 4]), torch.Size([16]))
+        >>> gen.phi.shape, gen.probabilities().shape, sorted(gen.parameter_groups())
+        (torch.Size([3, 2, 4]), torch.Size([16]), ['mapping', 'source'])
     """
 
-    def __init__(
-        self,
-        n_params: int,
-        *,
-        reps: int = 1,
-        mapping: str = "paper",
-        mapping_options: dict | None = None,
-        device: str = "default.qubit",
-        shots: int | None = None,
-        backend: str | None = None,
-        noise_backend: str | None = None,
-        entanglement: str = "reverse_linear",
-        seed: int | None = None,
-        engine: str = "auto",
-        dtype: torch.dtype = torch.float32,
-        shot_noise: str = "fresh",
-    ):
+    def __init__(self, n_params: int, *, mapping: str = "paper", mapping_options: dict | None = None,
+                 source: ProbabilitySource | None = None, reps: int = 1, n_qubits: int | None = None,
+                 device=None, shots: int | None = None, backend: str | None = None,
+                 noise_backend: str | None = None, entanglement: str = "reverse_linear", circuit=None,
+                 angle_shape=None, engine: str = "auto", shot_noise: str = "fresh", seed: int | None = None,
+                 dtype: torch.dtype = torch.float32):
         super().__init__()
-        n_qubits = n_qubits_for(n_params)
-        if not isinstance(reps, int) or isinstance(reps, bool) or reps < 0:
-            raise ValueError(f"reps must be a non-negative int, got {reps!r}")
-        if engine not in ENGINES:
-            raise ValueError(f"engine={engine!r} is not known; expected one of {list(ENGINES)}")
-        if dtype not in (torch.float32, torch.float64):
-            raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
-        statevector = is_analytic(device, None, noise_backend=noise_backend)
-        self.shots = effective_shots(device, shots, noise_backend=noise_backend)
-        if engine == "engine" and not statevector:
-            raise ValueError(
-                f"engine='engine' needs a noiseless statevector simulator; device={device!r}"
-                f"{f', noise_backend={noise_backend!r}' if noise_backend else ''} is not one: use engine='auto' or 'qnode'"
-            )
-        if shot_noise not in SHOT_NOISE:
-            raise ValueError(f"shot_noise={shot_noise!r} is not known; expected one of {list(SHOT_NOISE)}")
-        self.uses_engine = engine == "engine" or (engine == "auto" and statevector)
-        if shot_noise == "fixed" and not (self.uses_engine and self.shots is not None):
-            raise ValueError(
-                f"shot_noise='fixed' needs shots sampled by the engine (a statevector simulator with shots and "
-                f"engine='auto' or 'engine'); got device={device!r}, shots={shots!r}, engine={engine!r}"
-            )
-        self.n_params, self.n_qubits, self.reps = n_params, n_qubits, reps
-        self.entanglement = check_entanglement(entanglement)
-        self.device_name, self.backend, self.noise_backend = device, backend, noise_backend
-        self.seed = seed
-        self.mapping_name = mapping
-
+        self.n_params = check_positive_int("n_params", n_params)
+        self.seed = check_seed("seed", seed)
+        known = options_of(mapping)
+        if mapping_options is not None and not isinstance(mapping_options, dict):
+            raise fail("mapping_options", "a dict of the mapping's keyword options", mapping_options)
+        options = dict(mapping_options or {})
+        if "seed" in known:
+            options.setdefault("seed", seed)
+        sizing = {k: v for k, v in options.items() if k in known and k != "seed"}
+        given = dict(reps=reps, n_qubits=n_qubits, device=device, shots=shots, backend=backend,
+                     noise_backend=noise_backend, entanglement=entanglement, circuit=circuit,
+                     angle_shape=angle_shape, engine=engine, shot_noise=shot_noise)
         with torch.random.fork_rng(devices=[]):
             if seed is not None:
                 torch.manual_seed(seed)
-            phi = (2 * math.pi * torch.rand(angle_shape(n_qubits, reps), dtype=torch.float64)).to(dtype)
-            options = dict(mapping_options or {})
-            if mapping == "paper":
-                options.setdefault("seed", seed)
-            self.mapping = make_mapping(mapping, n_qubits, n_params, **options).to(dtype)
-        self.phi = nn.Parameter(phi)
-        self._engine = None
-        self._qnode = None
-        self.sampler = None
-        if self.uses_engine:
-            from .engine import StatevectorEngine
-
-            self._engine = StatevectorEngine(n_qubits, reps, self.entanglement)
-            if self.shots is not None:
-                self.sampler = ShotSampler(self.shots, noise=shot_noise, seed=seed)
-        else:  # build the device now so a bad device, backend or shots fails here, not mid-training
-            self._qnode = self._build_qnode()
+            if source is not None:
+                changed = sorted(k for k, v in given.items() if v is not _SOURCE_OPTIONS[k] and v != _SOURCE_OPTIONS[k])
+                if not isinstance(source, ProbabilitySource):
+                    raise fail("source", "a ProbabilitySource (see qt_pennylane.circuit.sources)", source)
+                if changed:
+                    raise ValueError(f"pass a source or the source options {changed}, not both")
+            else:
+                needed = qubits_for(mapping, n_params, **sizing)
+                n_qubits = needed if n_qubits is None else check_positive_int("n_qubits", n_qubits)
+                source = make_source(n_qubits, reps=reps, device=device, shots=shots, backend=backend,
+                                     noise_backend=noise_backend, entanglement=entanglement, circuit=circuit,
+                                     angle_shape=angle_shape, engine=engine, shot_noise=shot_noise, seed=seed,
+                                     dtype=dtype)
+            self.source = source
+            self.mapping = make_mapping(mapping, source.n_qubits, n_params, **options).to(dtype)
+        self.mapping_name = mapping
         if hasattr(self.mapping, "calibrate"):  # data-dependent init of a learned mapping
             with torch.no_grad():
                 self.mapping.calibrate(self.probabilities())
 
-    def _build_qnode(self):
-        import pennylane as qml
+    @property
+    def n_qubits(self) -> int:
+        """The qubits of the source."""
+        return self.source.n_qubits
 
-        wires = list(range(self.n_qubits))
-        dev = make_device(
-            self.device_name, self.n_qubits, shots=self.shots, backend=self.backend,
-            noise_backend=self.noise_backend, seed=self.seed,
-        )
-        entanglement = self.entanglement
+    @property
+    def shots(self) -> int | None:
+        """Shots per evaluation, or ``None`` for exact probabilities."""
+        return self.source.shots
 
-        @qml.qnode(dev, interface="torch", diff_method=diff_method_for(self.device_name, self.shots))
-        def circuit(phi):
-            efficient_su2(phi, wires=wires, entanglement=entanglement)
-            return qml.probs(wires=wires)
+    @property
+    def phi(self) -> nn.Parameter:
+        """The circuit angles of a single-circuit source."""
+        return self.source.phi
 
-        return circuit
-
-    def qnode(self):
-        """The PennyLane QNode of the circuit (``qnode()(phi)`` → probabilities); the circuit's definition."""
-        if self._qnode is None:
-            self._qnode = self._build_qnode()
-        return self._qnode
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        """The trainable parameters by role: ``"source"`` (circuit angles) and ``"mapping"``."""
+        return {"source": [p for p in self.source.parameters() if p.requires_grad],
+                "mapping": [p for p in self.mapping.parameters() if p.requires_grad]}
 
     def probabilities(self) -> torch.Tensor:
-        """The ``2**n_qubits`` measurement probabilities (PennyLane order), differentiable in ``phi``."""
-        if self.sampler is not None:
-            return sampled_probabilities(self.phi, self._engine.probabilities, self.sampler,
-                                         self._engine.batch_probabilities)
-        if self.uses_engine:
-            return self._engine.probabilities(self.phi)
-        return self.qnode()(self.phi).to(self.phi.dtype)
+        """The ``2**n_qubits`` measurement probabilities (PennyLane order), differentiable in the angles."""
+        return self.source()
 
     def forward(self) -> torch.Tensor:
         """The flat weight vector θ of length ``n_params``."""
         return self.mapping(self.probabilities())
 
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state["_qnode"] = None  # rebuilt on use: devices do not pickle or deep-copy reliably
-        return state
+    def describe(self) -> dict:
+        """What generates the weights, for run summaries: qubits, mapping and the probability source."""
+        return {"n_qubits": self.n_qubits, "mapping": self.mapping_name, "source": self.source.description,
+                "shots": self.shots}
 
     def extra_repr(self) -> str:
-        where = "engine" if self.uses_engine else f"qnode on {self.device_name!r}"
-        shots = "" if self.shots is None else f", shots={self.shots}"
-        if self.sampler is not None:
-            shots += f", shot_noise={self.sampler.noise!r}"
-        return (
-            f"n_params={self.n_params}, n_qubits={self.n_qubits}, reps={self.reps}, "
-            f"entanglement={self.entanglement!r}, mapping={self.mapping_name!r}, {where}{shots}"
-        )
+        return f"n_params={self.n_params}, n_qubits={self.n_qubits}, mapping={self.mapping_name!r}"

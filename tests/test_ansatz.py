@@ -6,7 +6,7 @@ from qiskit.circuit.library import efficient_su2 as qiskit_efficient_su2
 from qiskit.quantum_info import Statevector
 from qiskit import QuantumCircuit
 
-from qt_pennylane.ansatz import ENTANGLEMENTS, angle_shape, efficient_su2, entangling_pairs
+from qt_pennylane.circuit.ansatz import ENTANGLEMENTS, angle_shape, efficient_su2, entangling_pairs
 
 
 def pennylane_probs(phi: np.ndarray, n_qubits: int, entanglement: str) -> np.ndarray:
@@ -52,7 +52,7 @@ def test_entangling_pairs_follow_qiskit_order():
 
 
 def test_unknown_entanglement_is_named():
-    with pytest.raises(ValueError, match=r"entanglement='ring'.*reverse_linear"):
+    with pytest.raises(ValueError, match=r"entanglement must be one of \[.*'reverse_linear'\], got 'ring'"):
         entangling_pairs(3, "ring")
 
 

@@ -6,7 +6,7 @@ import torch
 from torch.nn import functional as F
 
 from qt_pennylane.cli import main, parse_shots, resolve_shots
-from qt_pennylane.tasks import get_task
+from qt_pennylane.tasks import get_task, load_classical
 
 KEYS = {"task", "n_qubits", "reps", "mapping", "device", "trainable_params", "target_params", "param_ratio",
         "train_accuracy", "test_accuracy", "seconds", "backend", "shots"}
@@ -24,8 +24,11 @@ def test_iris_gradient_run_prints_the_summary_and_writes_outputs(capsys, tmp_pat
     assert summary["param_ratio"] == pytest.approx(33 / 131)
     written = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert written["test_accuracy"] == summary["test_accuracy"] and len(written["history"]) == 5
-    plain = torch.load(tmp_path / "run" / "classical_model.pt", weights_only=False)
+    plain = load_classical(tmp_path / "run" / "classical_model.pt")
     assert sum(p.numel() for p in plain.parameters()) == 131
+    inputs, targets = get_task("iris").load()[1].tensors
+    with torch.no_grad():
+        assert (plain(inputs).argmax(1) == targets).sum().item() == round(summary["test_accuracy"] * 50)
     assert (tmp_path / "run" / "checkpoint.pt").is_file()
 
 
@@ -53,7 +56,7 @@ def test_paper_schedule_minimizes_the_loss_named(capsys, tmp_path, loss, error_r
     (period,) = json.loads((tmp_path / "summary.json").read_text())["history"]
     inputs, targets = get_task("iris").load()[0].tensors
     with torch.no_grad():
-        cross_entropy = float(F.cross_entropy(torch.load(tmp_path / "classical_model.pt", weights_only=False)(inputs), targets))
+        cross_entropy = float(F.cross_entropy(load_classical(tmp_path / "classical_model.pt")(inputs), targets))
     error_rate = 1 - period["train_accuracy"]
     assert error_rate > 0  # so the two objectives differ
     assert period["loss"] == pytest.approx(cross_entropy + (error_rate if error_rate_counted else 0), abs=1e-5)
@@ -78,11 +81,26 @@ def test_shots_syntax():
 @pytest.mark.parametrize(
     "argv, match",
     [
-        (["--shots", "0"], r"--shots must be positive, got '0'"),
-        (["--shots", "many"], r"--shots must be an int, 'Kx'"),
-        (["--epochs", "0"], r"epochs must be a positive int, got 0"),
-        (["--optimizer", "paper", "--phi-iters", "0"], r"phi_iters must be a positive int, got 0"),
-        (["--optimizer", "paper", "--cobyla-step", "0"], r"cobyla_step must be a positive number, got 0.0"),
+        (["--shots", "0"], r"argument --shots: must be positive, got '0'"),
+        (["--shots", "many"], r"argument --shots: must be an int, 'Kx'"),
+        (["--shots", "100000000000000000000"], r"argument --shots: must be at most 2\*\*40, got '100000000000000000000'"),
+        (["--epochs", "0"], r"argument --epochs/--steps: must be a positive int, got '0'"),
+        (["--optimizer", "paper", "--phi-iters", "0"], r"argument --phi-iters: must be a positive int, got '0'"),
+        (["--optimizer", "paper", "--cobyla-step", "0"], r"argument --cobyla-step: must be a positive finite number, got '0'"),
+        (["--lr", "inf"], r"argument --lr: must be a positive finite number, got 'inf'"),
+        (["--seed", "99999999999999999999999"], r"argument --seed: must be an int in \[0, 2\*\*63 - 1\], got '99999999999999999999999'"),
+        (["--seed", "-1"], r"argument --seed: must be an int in \[0, 2\*\*63 - 1\], got '-1'"),
+        (["--limit", "0"], r"argument --limit: must be a positive int, got '0'"),
+        (["--limit", "-5"], r"argument --limit: must be a positive int, got '-5'"),
+        (["--reps", "-2"], r"argument --reps: must be an int >= 0, got '-2'"),
+        (["--out", ""], r"argument --out: must name a folder, got ''"),
+        (["--optimizer", "paper", "--lr", "-5"], r"argument --lr: must be a positive finite number, got '-5'"),
+        (["--optimizer", "paper", "--lr", "0.1"], r"--lr 0.1 applies to gradient optimizers, not --optimizer paper"),
+        (["--periods", "3"], r"--periods 3 applies to --optimizer paper, not --optimizer adam"),
+        (["--device", "qiskit.remote", "--backend", "nonsense"], r"backend must be a fake IBM backend .*got 'nonsense'"),
+        (["--backend", "fake_manila"], r"backend must be None unless a device that uses it is named"),
+        (["--device", "default.qubit", "--shots", "100", "--optimizer", "lbfgs"], r"optimizer='lbfgs' needs a deterministic loss"),
+        (["--generate", "nothing.*"], r"generate item 'nothing.\*' matches no parameter of the target"),
         (["--shot-noise", "fixed"], r"shot_noise='fixed' needs shots sampled by the engine"),
         (["--resume", "/nonexistent/ckpt.pt"], r"--resume '/nonexistent/ckpt.pt' does not exist"),
         (["--task", "cifar"], r"invalid choice: 'cifar'"),

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from qt_pennylane import datasets
-from qt_pennylane.datasets import (
+from qt_pennylane.tasks import datasets
+from qt_pennylane.tasks.datasets import (
     DATASETS,
     DatasetNotFoundError,
     IdxFormatError,

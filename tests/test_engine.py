@@ -6,8 +6,8 @@ import pennylane as qml
 import pytest
 import torch
 
-from qt_pennylane.ansatz import ENTANGLEMENTS, angle_shape, efficient_su2
-from qt_pennylane.engine import StatevectorEngine, block_sizes, cnot_permutation
+from qt_pennylane.circuit.ansatz import ENTANGLEMENTS, angle_shape, efficient_su2
+from qt_pennylane.circuit.engine import StatevectorEngine, block_sizes, cnot_permutation
 
 CASES = [(1, 1), (1, 2), (2, 1), (2, 3), (3, 2), (4, 3), (5, 0), (7, 3), (9, 2)]
 
@@ -150,7 +150,7 @@ def test_block_sizes_and_permutation():
         ({"n_qubits": True, "reps": 1}, r"n_qubits must be a positive int, got True"),
         ({"n_qubits": 3, "reps": -1}, r"reps must be a non-negative int, got -1"),
         ({"n_qubits": 3, "reps": "2"}, r"reps must be a non-negative int, got '2'"),
-        ({"n_qubits": 3, "reps": 1, "entanglement": "ring"}, r"entanglement='ring'"),
+        ({"n_qubits": 3, "reps": 1, "entanglement": "ring"}, r"entanglement must be one of .*got 'ring'"),
         ({"n_qubits": 3, "reps": 1, "max_cache_bytes": -5}, r"max_cache_bytes must be a non-negative int, got -5"),
     ],
 )

@@ -1,7 +1,10 @@
+import logging
+
 import pytest
 import torch
 
 from qt_pennylane import QuantumWeightGenerator
+from qt_pennylane.circuit.sources import EngineSource, QNodeSource
 
 
 def test_default_dtype_is_float32():
@@ -26,7 +29,7 @@ def test_small_n_params_use_one_qubit():
 def test_engine_and_qnode_agree_and_both_differentiate():
     fast = QuantumWeightGenerator(20, reps=2, seed=4, engine="engine", dtype=torch.float64)
     slow = QuantumWeightGenerator(20, reps=2, seed=4, engine="qnode", dtype=torch.float64)
-    assert fast.uses_engine and not slow.uses_engine
+    assert isinstance(fast.source, EngineSource) and isinstance(slow.source, QNodeSource)
     assert torch.allclose(fast(), slow(), atol=1e-10)
     fast().square().sum().backward()
     slow().square().sum().backward()
@@ -34,14 +37,20 @@ def test_engine_and_qnode_agree_and_both_differentiate():
     assert torch.allclose(fast.mapping.log_gamma.grad, slow.mapping.log_gamma.grad, atol=1e-8)
 
 
-def test_auto_picks_engine_on_statevector_simulators_with_or_without_shots():
-    assert QuantumWeightGenerator(8, device="default.qubit").uses_engine
-    assert QuantumWeightGenerator(8, device="lightning.qubit").uses_engine
+def test_auto_picks_engine_on_statevector_simulators_and_says_so(caplog):
+    assert QuantumWeightGenerator(8).source.description == "engine (exact statevector)"
+    with caplog.at_level(logging.INFO, logger="qt_pennylane.circuit.sources"):
+        lightning = QuantumWeightGenerator(8, device="lightning.qubit")
+    assert lightning.source.description == "engine (exact statevector) standing in for device 'lightning.qubit'"
+    assert "device 'lightning.qubit' is a noiseless statevector simulator: the fast engine" in caplog.text
+    assert "standing in for device 'lightning.qubit'" in repr(lightning)
     sampled = QuantumWeightGenerator(8, device="default.qubit", shots=100)
-    assert sampled.uses_engine and sampled.sampler.shots == 100 and sampled.sampler.noise == "fresh"
+    assert isinstance(sampled.source, EngineSource) and sampled.source.sampler.shots == 100
+    assert sampled.source.sampler.noise == "fresh" and sampled.describe()["shots"] == 100
     device_sampled = QuantumWeightGenerator(8, device="default.qubit", shots=100, engine="qnode")
-    assert not device_sampled.uses_engine and device_sampled.sampler is None
-    assert not QuantumWeightGenerator(8, device="qiskit.basicsim", shots=100).uses_engine
+    assert isinstance(device_sampled.source, QNodeSource) and device_sampled.shots == 100
+    assert device_sampled.source.description == "qnode on device 'default.qubit' (parameter-shift)"
+    assert isinstance(QuantumWeightGenerator(8, device="qiskit.basicsim", shots=100).source, QNodeSource)
 
 
 def test_seed_reproduces_and_differs():
@@ -70,12 +79,21 @@ def test_float32_generation():
     [
         (dict(n_params=0), r"n_params must be a positive int, got 0"),
         (dict(n_params=10, reps=-1), r"reps must be a non-negative int, got -1"),
-        (dict(n_params=10, engine="gpu"), r"engine='gpu'"),
+        (dict(n_params=10, engine="gpu"), r"engine must be one of \['auto', 'engine', 'qnode'\], got 'gpu'"),
         (dict(n_params=10, dtype=torch.float16), r"dtype must be"),
-        (dict(n_params=10, mapping="nope"), r"mapping='nope'"),
-        (dict(n_params=10, entanglement="ring"), r"entanglement='ring'"),
-        (dict(n_params=10, device="qiskit.basicsim", engine="engine"), r"engine='engine' needs a noiseless statevector simulator; device='qiskit.basicsim'"),
-        (dict(n_params=10, shots=100, shot_noise="frozen"), r"shot_noise='frozen' is not known"),
+        (dict(n_params=10, mapping="nope"), r"mapping must be one of \['learned', 'paper'\], got 'nope'"),
+        (dict(n_params=10, entanglement="ring"), r"entanglement must be one of .*got 'ring'"),
+        (dict(n_params=10, device="qiskit.basicsim", engine="engine"), r"engine='engine' needs EfficientSU2 on a named noiseless statevector simulator; device='qiskit.basicsim'"),
+        (dict(n_params=10, shots=100, shot_noise="frozen"), r"shot_noise must be one of \['fixed', 'fresh'\], got 'frozen'"),
+        (dict(n_params=10, seed=-1), r"seed must be an int >= 0 and <= 9223372036854775807 or None, got -1"),
+        (dict(n_params=10, seed=1.5), r"seed must be .* got 1.5"),
+        (dict(n_params=10, mapping_options=[1]), r"mapping_options must be a dict of the mapping's keyword options, got \[1\]"),
+        (dict(n_params=10, mapping="learned", mapping_options={"hidden": 16}), r"hidden must be a sequence of positive ints, got 16"),
+        (dict(n_params=10, mapping_options={"gamma": float("inf")}), r"gamma must be a finite number > 0, got inf"),
+        (dict(n_params=10, mapping_options={"depth": 2}), r"mapping_options \['depth'\] are not options of mapping='paper'"),
+        (dict(n_params=10, backend="nonsense"), r"backend must be None unless a device that uses it is named"),
+        (dict(n_params=10, device="qiskit.remote", backend="nonsense"), r"backend must be a fake IBM backend .*got 'nonsense'"),
+        (dict(n_params=10, device="default.qubit", backend="fake_manila"), r"backend='fake_manila' is only used by devices 'qiskit.remote'"),
         (dict(n_params=10, shot_noise="fixed"), r"shot_noise='fixed' needs shots sampled by the engine.*shots=None"),
         (dict(n_params=10, shots=100, engine="qnode", shot_noise="fixed"), r"shot_noise='fixed' needs.*engine='qnode'"),
     ],
@@ -104,6 +122,6 @@ def test_shots_give_valid_probabilities_whose_mean_converges_to_the_exact_ones(e
 
 def test_gradient_training_with_shots_on_the_device_uses_parameter_shift():
     gen = QuantumWeightGenerator(6, reps=1, seed=3, shots=1000, engine="qnode")
-    assert not gen.uses_engine and gen.shots == 1000
+    assert gen.source.description == "qnode on device 'default.qubit' (parameter-shift)" and gen.shots == 1000
     gen().sum().backward()
     assert torch.isfinite(gen.phi.grad).all() and gen.phi.grad.abs().sum() > 0

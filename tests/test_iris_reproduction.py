@@ -77,14 +77,13 @@ def test_iris_notebook_runs_in_quick_mode(monkeypatch):
 def test_schedule_defaults_are_the_committed_tuning_selection():
     import inspect
 
-    from qt_pennylane.cli import build_parser
-    from qt_pennylane.optim import paper_schedule
+    from qt_pennylane.cli import SCHEDULE_DEFAULTS
+    from qt_pennylane.training.schedule import paper_schedule
 
     selected = json.loads((ROOT / "benchmarks" / "results" / "iris_tuning.json").read_text())["selected"]
     parameters = inspect.signature(paper_schedule).parameters
-    cli = build_parser().parse_args(["train"])
     for name in ("cobyla_step", "gamma_step"):
-        assert parameters[name].default == getattr(cli, name) == selected[name]
+        assert parameters[name].default == SCHEDULE_DEFAULTS[name] == selected[name]
 
 
 def test_iris_task_network_is_the_committed_cross_validation_selection():

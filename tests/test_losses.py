@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from qt_pennylane import CrossEntropyWithErrorRate
-from qt_pennylane.losses import LOSSES, error_rate, make_loss
+from qt_pennylane.training.losses import LOSSES, error_rate, make_loss
 
 
 def test_error_rate_on_a_hand_made_example():
@@ -32,5 +32,5 @@ def test_losses_by_name():
 
 
 def test_unknown_loss_name_is_refused_naming_it():
-    with pytest.raises(ValueError, match=r"loss='hinge' is not known; expected one of \['cross-entropy', 'paper'\]"):
+    with pytest.raises(ValueError, match=r"loss must be one of \['cross-entropy', 'paper'\], got 'hinge'"):
         make_loss("hinge")

@@ -8,10 +8,10 @@ import torch
 from conftest import SHARED_DATA, run_notebook
 from qt_pennylane import QuantumTrainModel
 from qt_pennylane.cli import main
-from qt_pennylane.datasets import mnist_tensors
-from qt_pennylane.mapping import n_qubits_for
+from qt_pennylane.tasks.datasets import mnist_tensors
+from qt_pennylane.mappings import n_qubits_for
 from qt_pennylane.tasks import MnistCNN
-from qt_pennylane.train import evaluate, fit
+from qt_pennylane import evaluate, fit
 
 
 
@@ -47,12 +47,12 @@ def test_mnist_cnn_has_the_papers_6690_parameters_on_13_qubits(activation):
 
 def _short_run(mnist_subset, mapping, lr, epochs=5, mapping_lr=None, reps=2):
     train_set, test_set = mnist_subset
-    model = QuantumTrainModel(MnistCNN(), reps=reps, mapping=mapping, seed=0, dtype=torch.float32)
+    model = QuantumTrainModel(MnistCNN(), reps=reps, mapping=mapping, seed=0, generate="all", scale="none")
     assert model.generator.n_qubits == 13
-    before = evaluate(model.export(), train_set)[0]
+    before = evaluate(model.export(), train_set)["loss"]
     history = fit(model, train_set, test_set, lr=lr, mapping_lr=mapping_lr, epochs=epochs, batch_size=64,
                   lr_schedule="constant", progress=False)
-    after = evaluate(model.export(), train_set)[0]
+    after = evaluate(model.export(), train_set)["loss"]
     assert [r["epoch"] for r in history] == list(range(1, epochs + 1))
     return before, after, history
 
@@ -85,7 +85,7 @@ def _resume_setup(mnist_subset):
 
 
 def _make_qt(seed=0, mapping="paper"):
-    return QuantumTrainModel(MnistCNN(), reps=1, mapping=mapping, seed=seed, dtype=torch.float32)
+    return QuantumTrainModel(MnistCNN(), reps=1, mapping=mapping, seed=seed, generate="all", scale="none")
 
 
 def _assert_same_run(straight, full, resumed, history):
@@ -114,7 +114,7 @@ def test_fit_one_epoch_then_resume_to_two_equals_two_epochs_on_mnist(mnist_subse
 def test_run_killed_after_an_epoch_resumes_exactly_on_mnist(mnist_subset, tmp_path, monkeypatch):
     """A 2-epoch cosine-schedule run interrupted right after its first checkpoint, then resumed,
     gives the same losses, accuracies and parameters as the uninterrupted run."""
-    import qt_pennylane.train as train_module
+    import qt_pennylane.training.loop as train_module
 
     train_set, test_set = _resume_setup(mnist_subset)
     kwargs = dict(lr=0.01, epochs=2, batch_size=64, seed=5, lr_schedule="cosine", progress=False,
@@ -126,7 +126,7 @@ def test_run_killed_after_an_epoch_resumes_exactly_on_mnist(mnist_subset, tmp_pa
 
     def save_then_die(obj, path):
         save(obj, path)
-        raise _Interrupted(f"killed after epoch {obj['epoch']}")
+        raise _Interrupted(f"killed after epoch {obj['done']}")
 
     monkeypatch.setattr(train_module, "save_atomic", save_then_die)
     with pytest.raises(_Interrupted, match="killed after epoch 1"):

@@ -7,27 +7,42 @@ from torch import nn
 
 from qt_pennylane import QuantumTrainModel, QuantumWeightGenerator
 
+PAPER = dict(generate="all", scale="none")
 
-def test_injection_equals_load_state_dict(tiny_mlp):
-    model = QuantumTrainModel(tiny_mlp, reps=2, seed=0)
+
+@pytest.mark.parametrize("policy", [PAPER, {}])
+def test_injection_equals_load_state_dict(tiny_mlp, policy):
+    model = QuantumTrainModel(tiny_mlp, reps=2, seed=0, **policy)
     x = torch.randn(7, 3)
     reference = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
     with torch.no_grad():
-        reference.load_state_dict({k: v.detach() for k, v in model.generated_parameters().items()})
+        reference.load_state_dict({**tiny_mlp.state_dict(), **model.generated_parameters()})
     assert torch.allclose(model(x), reference(x), atol=1e-7)
 
 
 def test_only_generator_parameters_are_trainable_and_counted(tiny_mlp):
-    model = QuantumTrainModel(tiny_mlp, reps=1, seed=0)
+    model = QuantumTrainModel(tiny_mlp, reps=1, seed=0, **PAPER)
     names = [name for name, _ in model.named_parameters()]
     assert all(name.startswith("generator.") for name in names)
     assert sum(p.numel() for p in model.parameters()) == 2 * 5 * 2 + 1  # 20 angles + gamma
-    assert model.n_target_params == 26
+    assert model.counts() == {"generated_params": 26, "classical_params": 0, "trainable_params": 21}
     assert sum(p.numel() for p in tiny_mlp.parameters()) == 26  # the caller's module is untouched
 
 
-def test_export_matches_and_is_plain(tiny_mlp):
-    model = QuantumTrainModel(tiny_mlp, reps=1, seed=2)
+def test_default_policy_keeps_biases_classical_and_counts_them(tiny_mlp):
+    model = QuantumTrainModel(tiny_mlp, reps=1, seed=0)
+    names = sorted(name for name, _ in model.named_parameters())
+    assert names == ["generator.mapping.log_gamma", "generator.source.phi", "scale.gain", "target.0.bias",
+                     "target.2.bias"]
+    # 12 + 8 weights generated on 5 qubits; 4 + 2 biases classical; 20 angles + gamma + 2 gains + 6 biases
+    assert model.counts() == {"generated_params": 20, "classical_params": 6, "trainable_params": 29}
+    assert sorted(model.parameter_groups()) == ["classical", "mapping", "scale", "source"]
+    assert torch.equal(model.target[0].bias, tiny_mlp[0].bias)  # classical ones start at the target's values
+
+
+@pytest.mark.parametrize("policy", [PAPER, {}])
+def test_export_matches_and_is_plain(tiny_mlp, policy):
+    model = QuantumTrainModel(tiny_mlp, reps=1, seed=2, **policy)
     plain = model.export()
     x = torch.randn(4, 3)
     assert type(plain) is nn.Sequential
@@ -38,14 +53,17 @@ def test_export_matches_and_is_plain(tiny_mlp):
 def test_export_runs_where_pennylane_cannot_be_imported(tiny_mlp, tmp_path):
     model = QuantumTrainModel(tiny_mlp, reps=1, seed=2)
     x = torch.randn(4, 3)
-    torch.save({"model": model.export(), "x": x, "y": model(x).detach()}, tmp_path / "plain.pt")
+    torch.save({"state": model.export().state_dict(), "x": x, "y": model(x).detach()}, tmp_path / "plain.pt")
     script = f"""
 import sys
 sys.modules["pennylane"] = None   # any import of pennylane now raises ImportError
 sys.modules["qiskit"] = None
 import torch
-blob = torch.load({str(tmp_path / 'plain.pt')!r}, weights_only=False)
-assert torch.allclose(blob["model"](blob["x"]), blob["y"], atol=1e-7)
+from torch import nn
+blob = torch.load({str(tmp_path / 'plain.pt')!r}, weights_only=True)
+net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+net.load_state_dict(blob["state"])
+assert torch.allclose(net(blob["x"]), blob["y"], atol=1e-7)
 assert not any(name.startswith(("pennylane", "qt_pennylane", "qiskit")) for name in sys.modules if sys.modules[name])
 print("ok")
 """
@@ -101,17 +119,31 @@ def test_plain_torch_loop_lowers_the_loss(tiny_mlp):
 
 def test_custom_generator_and_errors(tiny_mlp):
     generator = QuantumWeightGenerator(26, reps=1, seed=0)
-    assert QuantumTrainModel(tiny_mlp, generator).generator is generator
-    with pytest.raises(ValueError, match=r"generator.n_params=27 but the target has 26 parameters"):
-        QuantumTrainModel(tiny_mlp, QuantumWeightGenerator(27, reps=1))
+    assert QuantumTrainModel(tiny_mlp, generator, **PAPER).generator is generator
+    with pytest.raises(ValueError, match=r"generator.n_params=26 but the target has 20 generated parameters"):
+        QuantumTrainModel(tiny_mlp, generator)
+    with pytest.raises(ValueError, match=r"scale must be one of \['init', 'none'\], got 'fan_in'"):
+        QuantumTrainModel(tiny_mlp, scale="fan_in")
     with pytest.raises(ValueError, match=r"not both"):
         QuantumTrainModel(tiny_mlp, generator, reps=2)
     with pytest.raises(ValueError, match=r"has no parameters"):
         QuantumTrainModel(nn.ReLU())
-    with pytest.raises(ValueError, match=r"target must be a torch.nn.Module, got int"):
+    with pytest.raises(ValueError, match=r"target must be a torch.nn.Module, got 3"):
         QuantumTrainModel(3)
 
 
-def test_repr_names_the_sizes(tiny_mlp):
-    text = repr(QuantumTrainModel(tiny_mlp, reps=1, seed=0))
-    assert "target_params=26" in text and "n_qubits=5" in text and "mapping='paper'" in text
+def test_repr_names_the_sizes_and_the_target_shows_its_biases(tiny_mlp):
+    model = QuantumTrainModel(tiny_mlp, reps=1, seed=0, **PAPER)
+    text = repr(model)
+    assert "generated_params=26" in text and "n_qubits=5" in text and "mapping='paper'" in text
+    assert repr(model.target[0]) == "Linear(in_features=3, out_features=4, bias=True)"
+    assert model.state_dict().keys() == {"generator.source.phi", "generator.mapping.log_gamma",
+                                         "generator.mapping.first", "generator.mapping.second"}
+    assert torch.isnan(model.target(torch.randn(2, 3))).all()  # the copy alone holds no weights
+
+
+def test_moving_and_casting_keep_the_placeholders_free(tiny_mlp):
+    model = QuantumTrainModel(tiny_mlp, reps=1, seed=0).double()
+    placeholder = model.target[0].weight
+    assert placeholder.dtype == torch.float64 and placeholder.stride() == (0, 0)
+    assert model(torch.randn(2, 3, dtype=torch.float64)).dtype == torch.float64

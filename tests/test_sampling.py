@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from qt_pennylane import QuantumWeightGenerator
-from qt_pennylane.engine import StatevectorEngine
-from qt_pennylane.sampling import ShotSampler, random_states, restore_random_states, sampled_probabilities
+from qt_pennylane.circuit.engine import StatevectorEngine
+from qt_pennylane.circuit.sampling import ShotSampler, random_states, restore_random_states, sampled_probabilities
 
 PROBS = torch.tensor([0.5, 0.3, 0.2, 0.0], dtype=torch.float64)
 
@@ -97,7 +97,7 @@ def test_parameter_shift_gradient_is_unbiased():
 @pytest.mark.parametrize("chunk_amplitudes", [2**22, 64])
 @pytest.mark.parametrize("noise", ["fresh", "fixed"])
 def test_batched_shifted_circuits_give_the_same_samples_and_gradient(noise, chunk_amplitudes, monkeypatch):
-    import qt_pennylane.sampling as sampling
+    import qt_pennylane.circuit.sampling as sampling
 
     monkeypatch.setattr(sampling, "CHUNK_AMPLITUDES", chunk_amplitudes)  # 64: two circuits per batch
     engine = StatevectorEngine(5, 2)
@@ -123,7 +123,7 @@ def test_batched_shifted_circuits_give_the_same_samples_and_gradient(noise, chun
 
 def test_generator_with_shots_on_the_engine_trains_with_gradients():
     gen = QuantumWeightGenerator(6, reps=1, seed=3, shots=1000)
-    assert gen.uses_engine
+    assert gen.source.description == "engine (1000 shots, fresh noise)"
     gen().sum().backward()
     assert torch.isfinite(gen.phi.grad).all() and gen.phi.grad.abs().sum() > 0
 

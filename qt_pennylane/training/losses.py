@@ -13,6 +13,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .._validation import check_choice, fail
+
 
 def error_rate(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """``N_fail / N``: the fraction of rows whose arg-max is not the target (no gradient)."""
@@ -31,7 +33,7 @@ class CrossEntropyWithErrorRate(nn.Module):
 
 
 LOSSES = {"paper": CrossEntropyWithErrorRate, "cross-entropy": nn.CrossEntropyLoss}
-"""Objectives for the paper schedule by name: the paper's CE + error rate, or cross-entropy alone."""
+"""Losses by name: the paper's CE + error rate, or cross-entropy alone."""
 
 
 def make_loss(name: str) -> nn.Module:
@@ -40,6 +42,30 @@ def make_loss(name: str) -> nn.Module:
     Raises:
         ValueError: for an unknown name, listing the known ones.
     """
-    if name not in LOSSES:
-        raise ValueError(f"loss={name!r} is not known; expected one of {sorted(LOSSES)}")
-    return LOSSES[name]()
+    return LOSSES[check_choice("loss", name, LOSSES)]()
+
+
+def resolve_loss(loss_fn, default: str = "cross-entropy"):
+    """A loss function from ``loss_fn``: ``None`` (the ``default``), a name of :data:`LOSSES`, or a callable.
+
+    Raises:
+        ValueError: naming ``loss_fn`` when it is neither.
+
+    Example:
+        >>> resolve_loss(None)
+        CrossEntropyLoss()
+        >>> resolve_loss(3)
+        Traceback (most recent call last):
+        ...
+        ValueError: loss_fn must be None, a loss name (one of ['cross-entropy', 'paper']) or a callable (outputs, targets) -> loss, got 3
+    """
+    if loss_fn is None:
+        return make_loss(default)
+    if isinstance(loss_fn, str):
+        if loss_fn not in LOSSES:
+            raise fail("loss_fn", f"a loss name, one of {sorted(LOSSES)}, or a callable", loss_fn)
+        return make_loss(loss_fn)
+    if not callable(loss_fn):
+        raise fail("loss_fn", f"None, a loss name (one of {sorted(LOSSES)}) or a callable (outputs, targets) -> loss",
+                   loss_fn)
+    return loss_fn

@@ -22,7 +22,7 @@ import math
 import torch
 from torch import nn
 
-from .mapping import PaperMapping, n_qubits_for
+from .mappings import PaperMapping, n_qubits_for
 
 __all__ = ["RandomSubspaceGenerator", "SoftmaxPaperGenerator"]
 

@@ -19,7 +19,7 @@ Example:
 """
 from __future__ import annotations
 
-import pennylane as qml
+from .._validation import check_choice
 
 
 def _reverse_linear(n_qubits: int) -> list[tuple[int, int]]:
@@ -51,11 +51,7 @@ ENTANGLEMENTS = {
 
 def check_entanglement(entanglement: str) -> str:
     """Return ``entanglement`` if it names a known pattern, else raise ``ValueError``."""
-    if entanglement not in ENTANGLEMENTS:
-        raise ValueError(
-            f"entanglement={entanglement!r} is not a known pattern; expected one of {sorted(ENTANGLEMENTS)}"
-        )
-    return entanglement
+    return check_choice("entanglement", entanglement, ENTANGLEMENTS)
 
 
 def entangling_pairs(n_qubits: int, entanglement: str = "reverse_linear") -> list[tuple[int, int]]:
@@ -76,8 +72,11 @@ def efficient_su2(phi, wires, entanglement: str = "reverse_linear") -> None:
         wires: the wires, in Qiskit's qubit order.
         entanglement: a key of :data:`ENTANGLEMENTS`.
 
+    PennyLane is imported here, not with the module: the engine uses this module without it.
+
     Example:
         >>> import numpy as np
+        >>> import pennylane as qml
         >>> dev = qml.device("default.qubit", wires=2)
         >>> @qml.qnode(dev)
         ... def circuit(phi):
@@ -86,6 +85,8 @@ def efficient_su2(phi, wires, entanglement: str = "reverse_linear") -> None:
         >>> circuit(np.zeros((2, 2, 2))).shape
         (4,)
     """
+    import pennylane as qml
+
     wires = list(wires)
     pairs = entangling_pairs(len(wires), entanglement)
     n_layers = phi.shape[0]

@@ -1,4 +1,4 @@
-"""The paper's gradient-free schedule: COBYLA over φ, then Nelder–Mead over γ, per period.
+"""The paper's gradient-free schedule: COBYLA over the angles, then Nelder–Mead over the rest, per period.
 
 Parameters cross to scipy as flat float64 numpy vectors and back; every loss evaluation runs
 under ``torch.no_grad()`` on the whole training set, so no backward pass is ever run and the
@@ -8,7 +8,7 @@ Example:
     >>> from qt_pennylane import QuantumTrainModel
     >>> from qt_pennylane.tasks import get_task
     >>> train_set, test_set = get_task("iris").load()
-    >>> model = QuantumTrainModel(get_task("iris").build_model(), seed=0)
+    >>> model = QuantumTrainModel(get_task("iris").build_model(), generate="all", scale="none", seed=0)
     >>> history = paper_schedule(model, train_set, test_set, periods=1, phi_iters=10, gamma_iters=2, progress=False)
     >>> history[0]["period"], history[0]["phi_evaluations"] <= 33 + 10   # first simplex + iterations
     (1, True)
@@ -16,7 +16,6 @@ Example:
 from __future__ import annotations
 
 import logging
-import math
 import time
 from pathlib import Path
 
@@ -26,12 +25,12 @@ import torch
 from threadpoolctl import threadpool_limits
 from torch import nn
 from torch.utils.data import TensorDataset
-from tqdm import tqdm
 
-from .checkpoint import check_same_config, load_checkpoint, save_atomic
-from .losses import CrossEntropyWithErrorRate
-from .sampling import random_states, restore_random_states
-from .train import check_positive_int, evaluate
+from .._validation import check_number, check_positive_int, fail
+from .evaluation import batches_of, split_batch
+from .loop import RunLog, check_finite, exported
+from .losses import resolve_loss
+from .registry import check_trainer
 
 logger = logging.getLogger(__name__)
 
@@ -52,17 +51,27 @@ def assign(parameters: list[nn.Parameter], vector: np.ndarray) -> None:
 
 
 def split_parameters(model) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
-    """(φ, the other trainable generator parameters): the two groups the schedule alternates over."""
-    phi = model.generator.phi
-    others = [p for p in model.generator.parameters() if p.requires_grad and p is not phi]
-    return [phi], others
+    """(the circuit angles, every other trainable parameter): the two groups the schedule alternates over.
+
+    For the papers' setting (``generate="all"``, ``scale="none"``, the paper mapping) the second
+    group is γ alone.
+    """
+    if not hasattr(model, "parameter_groups"):
+        raise fail("model", "a QuantumTrainModel (the schedule alternates over its circuit angles and the rest)",
+                   type(model).__name__)
+    groups = model.parameter_groups()
+    first = list(groups["source"])
+    rest = [p for name, group in groups.items() if name != "source" for p in group]
+    if not first:
+        raise ValueError("the model's probability source has no trainable parameters for COBYLA")
+    return first, rest
 
 
 class _Objective:
-    """The paper's loss on the whole training set as a function of one flat parameter group."""
+    """The schedule's loss on the whole training set as a function of one flat parameter group."""
 
-    def __init__(self, model, group, inputs, targets, loss_fn):
-        self.model, self.group, self.inputs, self.targets, self.loss_fn = model, group, inputs, targets, loss_fn
+    def __init__(self, model, group, data, loss_fn):
+        self.model, self.group, self.data, self.loss_fn = model, group, data, loss_fn
         self.evaluations, self.seconds = 0, 0.0
 
     @torch.no_grad()
@@ -70,22 +79,36 @@ class _Objective:
         started = time.perf_counter()
         assign(self.group, vector)
         self.evaluations += 1
-        loss = float(self.loss_fn(self.model(self.inputs), self.targets))
+        loss = full_loss(self.model, self.data, self.loss_fn)
         self.seconds += time.perf_counter() - started
         return loss
 
 
+@torch.no_grad()
+def full_loss(model: nn.Module, data, loss_fn) -> float:
+    """The loss of ``model`` on all of ``data``: one pass for a ``TensorDataset``, else the example-weighted mean."""
+    if isinstance(data, TensorDataset):
+        inputs, targets = data.tensors
+        return float(loss_fn(model(inputs), targets))
+    total, count = 0.0, 0
+    for batch in batches_of(data):
+        inputs, targets = split_batch(batch)
+        total += float(loss_fn(model(inputs), targets)) * len(targets)
+        count += len(targets)
+    return total / count
+
+
 def paper_schedule(
     model,
-    train_set: TensorDataset,
-    test_set: TensorDataset | None = None,
+    train_data,
+    test_data=None,
     *,
     periods: int = 21,
     phi_iters: int = 100,
     gamma_iters: int = 10,
     cobyla_step: float = 0.5,
     gamma_step: float = 0.2,
-    loss_fn: nn.Module | None = None,
+    loss_fn=None,
     checkpoint: str | Path | None = None,
     resume: str | Path | None = None,
     config: dict | None = None,
@@ -93,9 +116,10 @@ def paper_schedule(
 ) -> list[dict]:
     """Train with the schedule of arXiv:2402.16465 (``METHOD.md`` §4).
 
-    Each of ``periods`` periods runs ``phi_iters`` COBYLA iterations over φ with the mapping
-    fixed, then ``gamma_iters`` Nelder–Mead iterations over the mapping's parameters (log γ for
-    the paper mapping) with φ fixed. The loss defaults to :class:`CrossEntropyWithErrorRate`.
+    Each of ``periods`` periods runs ``phi_iters`` COBYLA iterations over the circuit angles with
+    everything else fixed, then ``gamma_iters`` Nelder–Mead iterations over the model's other
+    trainable parameters (log γ alone in the papers' setting) with the angles fixed. The loss
+    defaults to the paper's cross-entropy plus training error rate.
 
     Counting iterations: COBYLA first evaluates ``len(φ) + 1`` points to build its initial
     simplex (its linear model), then spends one evaluation per iteration; scipy's ``maxiter`` for
@@ -110,56 +134,52 @@ def paper_schedule(
 
     Args:
         model: a :class:`~qt_pennylane.QuantumTrainModel`.
-        train_set, test_set: ``TensorDataset`` s; the loss always uses the whole training set.
+        train_data, test_data: ``Dataset`` s or iterables of ``(inputs, targets)`` batches; the loss
+            always uses the whole training data.
         periods, phi_iters, gamma_iters: the paper's N_train, N_φ, N_γ (Iris: 21, 100, 10).
         cobyla_step: COBYLA's initial trust-region radius in radians (scipy's ``rhobeg``, whose
             default is 1.0).
-        gamma_step: the Nelder–Mead simplex's initial step in each mapping parameter (for the
-            paper mapping, in log γ: 0.2 is a factor 1.22 in γ). Scipy's default (5 % of the
-            value, or 0.00025 where it is 0, i.e. at γ = 1) barely moves γ in 10 iterations.
-        loss_fn: the objective, evaluated on the whole training set (default: the paper's
-            :class:`CrossEntropyWithErrorRate`; :func:`~qt_pennylane.losses.make_loss` names the others).
+        gamma_step: the Nelder–Mead simplex's initial step in each parameter (for the paper
+            mapping, in log γ: 0.2 is a factor 1.22 in γ). Scipy's default (5 % of the value, or
+            0.00025 where it is 0, i.e. at γ = 1) barely moves γ in 10 iterations.
+        loss_fn: the objective: ``None`` (the paper's CE + error rate), a loss name or a callable.
         checkpoint: file written atomically after every period.
         resume: a checkpoint to continue from (the same ``config`` is required).
         config: settings stored in the checkpoint and compared on resume.
         progress: show a progress bar over periods.
 
     Returns:
-        One dict per period: ``period, loss, train_accuracy, test_accuracy, phi_evaluations,
-        gamma_evaluations, loss_seconds`` (the period's time in loss evaluations; the rest of
-        its time is the optimizers' own) ``, seconds`` (cumulative wall time).
+        One dict per period: ``period, loss, train_loss, train_accuracy, test_loss, test_accuracy,
+        phi_evaluations, gamma_evaluations, loss_seconds`` (the period's time in loss evaluations;
+        the rest of its time is the optimizers' own) ``, seconds`` (cumulative wall time).
+
+    Raises:
+        ValueError: a bad argument (named), or a checkpoint of another run.
+        NonFiniteError: the loss became NaN or infinite (the period is named).
     """
+    check_trainer("paper", model, kind="schedule")
     for name, value in (("periods", periods), ("phi_iters", phi_iters), ("gamma_iters", gamma_iters)):
         check_positive_int(name, value)
     for name, value in (("cobyla_step", cobyla_step), ("gamma_step", gamma_step)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
-            raise ValueError(f"{name} must be a positive number, got {value!r}")
-    loss_fn = loss_fn if loss_fn is not None else CrossEntropyWithErrorRate()
+        check_number(name, value, positive=True)
+    loss_fn = resolve_loss(loss_fn, default="paper")
     phi_group, gamma_group = split_parameters(model)
-    inputs, targets = train_set.tensors
-    config = dict(config or {})
-    phi_budget = phi_group[0].numel() + 1 + phi_iters
-    history: list[dict] = []
-    if resume is not None:
-        state = load_checkpoint(resume)
-        check_same_config(state.get("config", {}), config, resume)
-        model.load_state_dict(state["model"])
-        restore_random_states(model, state.get("random_states", {}))
-        history = state["history"]
-    seconds = history[-1]["seconds"] if history else 0.0
+    phi_budget = sum(p.numel() for p in phi_group) + 1 + phi_iters
+    log = RunLog(model, total=periods, unit="period", checkpoint=checkpoint, resume=resume, config=config,
+                 progress=progress)
+    log.resume()
+    seconds = log.history[-1]["seconds"] if log.history else 0.0
     model.eval()
-    bar = tqdm(range(len(history), periods), desc="paper schedule", disable=not progress,
-               initial=len(history), total=periods)
-    for period in bar:
+    for period in log.units():
         started = time.perf_counter()
         with threadpool_limits(limits=1, user_api="blas"):  # COBYLA's many small matrix products
-            phi_objective = _Objective(model, phi_group, inputs, targets, loss_fn)
+            phi_objective = _Objective(model, phi_group, train_data, loss_fn)
             result = scipy.optimize.minimize(
                 phi_objective, flatten(phi_group), method="COBYLA",
                 options={"maxiter": phi_budget, "rhobeg": cobyla_step},
             )
             assign(phi_group, result.x)
-            gamma_objective = _Objective(model, gamma_group, inputs, targets, loss_fn)
+            gamma_objective = _Objective(model, gamma_group, train_data, loss_fn)
             if gamma_group:
                 start = flatten(gamma_group)
                 simplex = np.vstack([start, start + gamma_step * np.eye(start.size)])
@@ -169,23 +189,13 @@ def paper_schedule(
                 )
                 assign(gamma_group, result.x)
         seconds += time.perf_counter() - started
-        exported = model.export()
-        with torch.no_grad():
-            loss = float(loss_fn(exported(inputs), targets))
-        record = {
-            "period": period + 1,
-            "loss": loss,
-            "train_accuracy": evaluate(exported, train_set)[1],
-            "test_accuracy": evaluate(exported, test_set)[1] if test_set is not None else None,
-            "phi_evaluations": phi_objective.evaluations,
-            "gamma_evaluations": gamma_objective.evaluations,
-            "loss_seconds": phi_objective.seconds + gamma_objective.seconds,
-            "seconds": seconds,
-        }
-        history.append(record)
-        bar.set_postfix(loss=f"{loss:.4f}", test_acc=record["test_accuracy"])
-        logger.info("period %d: %s", period + 1, record)
-        if checkpoint is not None:
-            save_atomic({"config": config, "model": model.state_dict(), "history": history,
-                         "random_states": random_states(model)}, checkpoint)
-    return history
+        plain = exported(model)  # one sample with shots: the weights the record describes
+        loss = full_loss(plain, train_data, loss_fn)
+        check_finite(model, loss, f"period {period + 1}")
+        record = {"period": period + 1, "loss": loss}
+        record.update(log.evaluate(train_data, test_data, loss_fn, plain=plain))
+        record.update(phi_evaluations=phi_objective.evaluations, gamma_evaluations=gamma_objective.evaluations,
+                      loss_seconds=phi_objective.seconds + gamma_objective.seconds, seconds=seconds)
+        log.record(record)
+        log.save(period + 1, {})
+    return log.history

@@ -1,6 +1,6 @@
 """Fast exact probabilities of the EfficientSU2 circuit, with exact gradients, in plain torch.
 
-:class:`StatevectorEngine` simulates the circuit of :mod:`qt_pennylane.ansatz` (the single
+:class:`StatevectorEngine` simulates the circuit of :mod:`qt_pennylane.circuit.ansatz` (the single
 source of truth) on a dense state vector a whole layer at a time instead of gate by gate. It
 gives the same probabilities as the PennyLane QNode (wire 0 = most significant bit of the basis
 index) and their exact gradient with respect to the angles; ``benchmarks/speed.py`` compares
@@ -49,8 +49,8 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.autograd.function import once_differentiable
 
+from .._validation import check_int, check_positive_int
 from .ansatz import angle_shape, entangling_pairs
 
 _COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128}
@@ -141,87 +141,144 @@ def _block_matrices(phi: torch.Tensor, groups: list[_Group]) -> list[torch.Tenso
     return mats
 
 
+class _Plan:
+    """The constants of one engine for one dtype and device: blocks, groups and the CNOT permutation."""
+
+    def __init__(self, n_qubits: int, perm, inv_perm, dtype, device):
+        self.sizes = block_sizes(n_qubits, dtype)
+        self.groups, self.where = _plan(self.sizes, device, dtype)
+        self.perm, self.inv_perm = perm, inv_perm
+        order = torch.cat([g.qubits for g in self.groups])  # the qubits, group by group
+        self.unorder = torch.argsort(order)  # back to qubit order 0 .. N-1
+
+
+def _split_blocks(mats: list[torch.Tensor], plan: _Plan) -> list[list[torch.Tensor]]:
+    """``blocks[r][b]``: the ``2^k × 2^k`` matrix ``K_b(r)`` of block ``b`` in layer ``r`` (views)."""
+    flat = [m.reshape(-1, *m.shape[-2:]).unbind(0) for m in mats]  # one view per (layer, block)
+    n_layers = mats[0].shape[-4]
+    return [[flat[gi][r * mats[gi].shape[-3] + i] for gi, i in plan.where] for r in range(n_layers)]
+
+
+class _Saved:
+    """Where the forward pass leaves what the backward pass reuses: the block matrices and, when
+    they fit in memory (``cache``), the states entering each block.
+
+    An object rather than a list or dict, so that ``torch.func`` passes it through untouched (a
+    container would be flattened as a pytree and rebuilt).
+    """
+
+    def __init__(self, cache: bool):
+        self.cache = cache
+        self.mats: list[torch.Tensor] | None = None
+        self.states: list[torch.Tensor] = []
+
+
 class _Circuit(torch.autograd.Function):
-    """phi ↦ probabilities, with the hand-written backward described in the module docstring."""
+    """phi ↦ probabilities, with the hand-written backward described in the module docstring.
+
+    Written for ``torch.func``: ``forward`` takes no ``ctx``; the final state and (when cached)
+    the states entering each block are returned as extra, non-differentiable outputs, and
+    ``backward`` uses only out-of-place tensor operations, so ``vmap`` can batch it
+    (``generate_vmap_rule``) and ``jacrev`` can run it over a batch of cotangents.
+    """
+
+    generate_vmap_rule = True
 
     @staticmethod
-    def forward(ctx, phi, perm, inv_perm, sizes, groups, where, cache_states):
-        mats = _block_matrices(phi, groups)
-        flat = [m.view(-1, *m.shape[2:]).unbind(0) for m in mats]  # one view per (layer, block)
-        blocks = [[flat[gi][r * mats[gi].shape[1] + i] for gi, i in where] for r in range(phi.shape[0])]
-        dim = 1 << sum(sizes)
-        needs_grad = ctx.needs_input_grad[0]
-        cache = needs_grad and cache_states
-        saved = []
+    def forward(phi, plan, store):
+        mats = _block_matrices(phi, plan.groups)
+        blocks = _split_blocks(mats, plan)
+        sizes, dim = plan.sizes, 1 << sum(plan.sizes)
+        cache = store is not None and store.cache
+        saved = store.states if cache else []
+        if store is not None:
+            store.mats = mats
         vecs = [k_mat.sum(dim=1) * k_mat.shape[1] ** -0.5 for k_mat in blocks[0]]  # K_b(0) |+>^k
         state = vecs[0]
         for vec in vecs[1:]:  # layer 0 acts on |+>^N: a Kronecker product of vectors
-            state = torch.outer(state, vec).view(-1)
+            state = torch.outer(state, vec).reshape(-1)
         for layer in blocks[1:]:
-            if perm is not None:
-                state = torch.index_select(state, 0, perm)
+            if plan.perm is not None:
+                state = torch.index_select(state, 0, plan.perm)
             for b in reversed(range(len(sizes))):
                 d = 1 << sizes[b]
                 if cache:
                     saved.append(state)
-                state = torch.mm(layer[b], state.view(dim // d, d).T).view(-1)
-        if needs_grad:
-            ctx.sizes, ctx.groups, ctx.where, ctx.cache = sizes, groups, where, cache
-            ctx.saved, ctx.blocks, ctx.mats, ctx.vecs = saved, blocks, mats, vecs
-            ctx.has_perm = perm is not None
-            ctx.save_for_backward(state, *([perm, inv_perm] if perm is not None else []))
-        return torch.view_as_real(state).square().sum(dim=-1)
+                state = torch.mm(layer[b], state.view(dim // d, d).T).reshape(-1)
+        return torch.view_as_real(state).square().sum(dim=-1), state
 
     @staticmethod
-    @once_differentiable
-    def backward(ctx, grad):
-        state, *perms = ctx.saved_tensors
-        inv_perm = perms[1] if ctx.has_perm else None
-        sizes, groups, where, blocks, mats = ctx.sizes, ctx.groups, ctx.where, ctx.blocks, ctx.mats
-        dim, n_blocks, n_layers = state.shape[0], len(sizes), len(blocks)
+    def setup_context(ctx, inputs, output):
+        phi, plan, store = inputs
+        _, state = output
+        ctx.mark_non_differentiable(state)
+        ctx.set_materialize_grads(False)  # no zero gradient for the extra output
+        ctx.save_for_backward(phi, state)
+        ctx.plan, ctx.store = plan, store
+
+    @staticmethod
+    def backward(ctx, grad, unused):
+        if grad is None:  # the probabilities did not reach the loss
+            return None, None, None
+        with torch.no_grad():  # once differentiable: second derivatives fail loudly, not silently wrong
+            return _Circuit._backward(ctx, grad), None, None
+
+    @staticmethod
+    def _backward(ctx, grad):
+        phi, state = ctx.saved_tensors
+        plan, store = ctx.plan, ctx.store
+        sizes, groups = plan.sizes, plan.groups
+        if store is None:  # the forward ran without grad (e.g. under jacrev's outer level): recompute
+            store = _Saved(cache=False)
+        saved = store.states
+        mats = store.mats if store.mats is not None else _block_matrices(phi, groups)
+        blocks = _split_blocks(mats, plan)
+        dim, n_blocks, n_layers = state.shape[-1], len(sizes), len(blocks)
         h = grad * state.conj()  # ∂loss/∂ψ for p = |ψ|² (the conjugate of torch's gradient)
-        dmats = [torch.empty_like(m) for m in mats]  # C = ∂loss/∂K
-        flat = [c.view(-1, *c.shape[2:]).unbind(0) for c in dmats]
-        dblocks = [[flat[gi][r * dmats[gi].shape[1] + i] for gi, i in where] for r in range(n_layers)]
-        i = len(ctx.saved)
+        dblocks = [[None] * n_blocks for _ in range(n_layers)]  # C = ∂loss/∂K
+        i = len(saved)
         for r in reversed(range(1, n_layers)):
             for b in range(n_blocks):  # the forward pass went through the blocks last to first
                 d, k_mat = 1 << sizes[b], blocks[r][b]
-                h_out = h.view(d, dim // d)
-                if ctx.cache:
+                h_out = h.reshape(d, dim // d)
+                if store.cache:
                     i -= 1
-                    state = ctx.saved[i]
+                    state = saved[i]
                 else:  # uncompute: X = Y^T conj(K)
-                    state = torch.mm(state.view(d, dim // d).T, k_mat.conj()).view(-1)
-                torch.mm(h_out, state.view(dim // d, d), out=dblocks[r][b])
-                h = torch.mm(h_out.T, k_mat).view(-1)
-            if inv_perm is not None:
-                h = torch.index_select(h, 0, inv_perm)
-                if not ctx.cache:
-                    state = torch.index_select(state, 0, inv_perm)
+                    state = torch.mm(state.reshape(d, dim // d).T, k_mat.conj()).reshape(-1)
+                dblocks[r][b] = torch.mm(h_out, state.reshape(dim // d, d))
+                h = torch.mm(h_out.T, k_mat).reshape(-1)
+            if plan.inv_perm is not None:
+                h = torch.index_select(h, 0, plan.inv_perm)
+                if not store.cache:
+                    state = torch.index_select(state, 0, plan.inv_perm)
         # layer 0: ψ0 = ⊗_b v_b with v_b = K_b(0)|+>^k, so C_b(0)[i, j] = (∂loss/∂v_b)[i] / sqrt(2^k)
-        h0 = h.view([1 << k for k in sizes])
-        letters = "abcdefghijklmnopqrstuvwxyz"[: n_blocks]
-        for b, vec in enumerate(ctx.vecs):
+        vecs = [k_mat.sum(dim=1) * k_mat.shape[1] ** -0.5 for k_mat in blocks[0]]
+        h0 = h.reshape([1 << k for k in sizes])
+        letters = "abcdefghijklmnopqrstuvwxyz"[:n_blocks]
+        for b, vec in enumerate(vecs):
             others = [letters[o] for o in range(n_blocks) if o != b]
             spec = f"{letters},{','.join(others)}->{letters[b]}" if others else f"{letters}->{letters}"
-            g_vec = torch.einsum(spec, h0, *[v for o, v in enumerate(ctx.vecs) if o != b])
-            dblocks[0][b].copy_((g_vec * vec.shape[0] ** -0.5)[:, None].expand_as(dblocks[0][b]))
-        n_qubits = sum(sizes)
-        dphi = torch.zeros((n_layers, 2, n_qubits), dtype=grad.dtype, device=grad.device)
-        for g, c, m in zip(groups, dmats, mats):
-            lay, nb = c.shape[:2]
+            g_vec = torch.einsum(spec, h0, *[v for o, v in enumerate(vecs) if o != b])
+            dblocks[0][b] = (g_vec * vec.shape[0] ** -0.5)[:, None].expand(-1, vec.shape[0])
+        da_parts, db_parts = [], []
+        for gi, (g, m) in enumerate(zip(groups, mats)):
+            members = [b for b, (group, _) in enumerate(plan.where) if group == gi]
+            c = torch.stack([torch.stack([dblocks[r][b] for b in members]) for r in range(n_layers)])
             db = (c * m).sum(dim=-1).imag @ g.signs  # (L+1, nb, k)
-            cm = torch.matmul(c.transpose(-1, -2), m).view(lay, nb, g.d * g.d)
-            da = (cm[:, :, g.flip].real.view(lay, nb, g.k, g.d) * g.signs.T).sum(dim=-1)
-            dphi[:, 0, g.qubits] = da.reshape(lay, -1)
-            dphi[:, 1, g.qubits] = db.reshape(lay, -1)
-        dphi[-1, 1] = 0  # the final RZ layer does not act on probabilities
-        return dphi, None, None, None, None, None, None
+            cm = torch.matmul(c.transpose(-1, -2), m).reshape(n_layers, g.n_blocks, g.d * g.d)
+            da = (cm[:, :, g.flip].real.reshape(n_layers, g.n_blocks, g.k, g.d) * g.signs.T).sum(dim=-1)
+            da_parts.append(da.reshape(n_layers, -1))
+            db_parts.append(db.reshape(n_layers, -1))
+        da = torch.cat(da_parts, dim=-1)[:, plan.unorder]
+        db = torch.cat(db_parts, dim=-1)[:, plan.unorder]
+        keep = torch.ones(n_layers, 1, dtype=db.dtype, device=db.device)
+        keep[-1] = 0  # the final RZ layer does not act on probabilities
+        return torch.stack([da, db * keep], dim=1).to(phi.dtype)
 
 
 class StatevectorEngine(nn.Module):
-    r"""Exact probabilities of Hadamards + EfficientSU2 (:mod:`qt_pennylane.ansatz`), differentiable.
+    r"""Exact probabilities of Hadamards + EfficientSU2 (:mod:`qt_pennylane.circuit.ansatz`), differentiable.
 
     Computes :math:`p_i = |\langle i|\psi(\phi)\rangle|^2` for
     :math:`|\psi\rangle = V_L P V_{L-1} \cdots P V_0 H^{\otimes N}|0\rangle`, where
@@ -234,7 +291,7 @@ class StatevectorEngine(nn.Module):
     Args:
         n_qubits: number of qubits N (≥ 1).
         reps: EfficientSU2 repetitions L (≥ 0); the angles have shape ``(reps + 1, 2, n_qubits)``.
-        entanglement: a key of :data:`qt_pennylane.ansatz.ENTANGLEMENTS`.
+        entanglement: a key of :data:`qt_pennylane.circuit.ansatz.ENTANGLEMENTS`.
         max_cache_bytes: the backward pass reuses the forward pass's intermediate states when
             they fit in this many bytes (``reps × len(block_sizes(n_qubits))`` state vectors),
             else it recomputes them backwards from the final state (memory of a few state
@@ -262,19 +319,16 @@ class StatevectorEngine(nn.Module):
         max_cache_bytes: int = 2**30,
     ):
         super().__init__()
-        if isinstance(n_qubits, bool) or not isinstance(n_qubits, int) or n_qubits < 1:
-            raise ValueError(f"n_qubits must be a positive int, got {n_qubits!r}")
-        if isinstance(reps, bool) or not isinstance(reps, int) or reps < 0:
-            raise ValueError(f"reps must be a non-negative int, got {reps!r}")
-        if isinstance(max_cache_bytes, bool) or not isinstance(max_cache_bytes, int) or max_cache_bytes < 0:
-            raise ValueError(f"max_cache_bytes must be a non-negative int, got {max_cache_bytes!r}")
+        check_positive_int("n_qubits", n_qubits)
+        check_int("reps", reps, minimum=0)
+        check_int("max_cache_bytes", max_cache_bytes, minimum=0)
         perm = cnot_permutation(n_qubits, entanglement)  # validates entanglement
         self.n_qubits, self.reps, self.entanglement = n_qubits, reps, entanglement
         self.max_cache_bytes = max_cache_bytes
         self.identity_permutation = bool((perm == torch.arange(perm.numel())).all())
         self.register_buffer("perm", perm, persistent=False)
         self.register_buffer("inv_perm", torch.argsort(perm), persistent=False)
-        self._plans = {}  # (dtype, device) -> (sizes, groups, where): small constants
+        self._plans = {}  # (dtype, device) -> _Plan: small constants
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -286,12 +340,14 @@ class StatevectorEngine(nn.Module):
         if phi.dtype not in _COMPLEX:
             raise ValueError(f"phi must have dtype torch.float32 or torch.float64, got {phi.dtype}")
 
-    def _plan_for(self, phi: torch.Tensor) -> tuple:
-        """(block sizes, groups, where) for ``phi``'s dtype and device, built once."""
+    def _plan_for(self, phi: torch.Tensor) -> _Plan:
+        """The constants for ``phi``'s dtype and device, built once."""
         key = (phi.dtype, phi.device)
         if key not in self._plans:
-            sizes = block_sizes(self.n_qubits, phi.dtype)
-            self._plans[key] = (sizes, *_plan(sizes, phi.device, phi.dtype))
+            perm = inv_perm = None
+            if not self.identity_permutation:
+                perm, inv_perm = self.perm.to(phi.device), self.inv_perm.to(phi.device)
+            self._plans[key] = _Plan(self.n_qubits, perm, inv_perm, phi.dtype, phi.device)
         return self._plans[key]
 
     def probabilities(self, phi: torch.Tensor) -> torch.Tensor:
@@ -314,15 +370,12 @@ class StatevectorEngine(nn.Module):
                 f"phi must have shape (reps + 1, 2, n_qubits) = {self.shape}, got {tuple(phi.shape)}"
             )
         self._check_dtype(phi)
-        sizes, groups, where = self._plan_for(phi)
-        perm = inv_perm = None
-        if not self.identity_permutation:
-            perm, inv_perm = self.perm.to(phi.device), self.inv_perm.to(phi.device)
+        plan = self._plan_for(phi)
         itemsize = 2 * phi.element_size()
-        cache_bytes = self.reps * len(sizes) * (1 << self.n_qubits) * itemsize
-        return _Circuit.apply(
-            phi, perm, inv_perm, sizes, groups, where, cache_bytes <= self.max_cache_bytes
-        )
+        cache_bytes = self.reps * len(plan.sizes) * (1 << self.n_qubits) * itemsize
+        needs_grad = phi.requires_grad and torch.is_grad_enabled()
+        store = _Saved(cache=cache_bytes <= self.max_cache_bytes) if needs_grad else None
+        return _Circuit.apply(phi, plan, store)[0]
 
     @torch.no_grad()
     def batch_probabilities(self, phis: torch.Tensor) -> torch.Tensor:
@@ -347,18 +400,18 @@ class StatevectorEngine(nn.Module):
             shape = tuple(phis.shape) if isinstance(phis, torch.Tensor) else type(phis).__name__
             raise ValueError(f"phis must have shape (batch, reps + 1, 2, n_qubits) = (batch, *{self.shape}), got {shape}")
         self._check_dtype(phis)
-        sizes, groups, where = self._plan_for(phis)
+        plan = self._plan_for(phis)
+        sizes, where = plan.sizes, plan.where
         batch, dim = phis.shape[0], 1 << self.n_qubits
-        mats = _block_matrices(phis, groups)  # each (batch, L + 1, n_blocks, 2^k, 2^k)
+        mats = _block_matrices(phis, plan.groups)  # each (batch, L + 1, n_blocks, 2^k, 2^k)
         state = None
         for gi, i in where:  # layer 0 on |+>^N: a Kronecker product of the block vectors
             k_mat = mats[gi][:, 0, i]
             vec = k_mat.sum(dim=-1) * k_mat.shape[-1] ** -0.5
             state = vec if state is None else (state[:, :, None] * vec[:, None, :]).reshape(batch, -1)
-        perm = None if self.identity_permutation else self.perm.to(phis.device)
         for r in range(1, self.reps + 1):
-            if perm is not None:
-                state = torch.index_select(state, 1, perm)
+            if plan.perm is not None:
+                state = torch.index_select(state, 1, plan.perm)
             for b in reversed(range(len(sizes))):
                 d = 1 << sizes[b]
                 gi, i = where[b]

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from qt_pennylane.mapping import LearnedMapping, PaperMapping, make_mapping, n_qubits_for
+from qt_pennylane.mappings import LearnedMapping, PaperMapping, make_mapping, n_qubits_for
 
 
 @pytest.mark.parametrize("n_qubits, n_params", [(3, 5), (3, 8), (4, 9), (8, 131)])
@@ -93,11 +93,16 @@ def test_learned_mapping_identity_activation_is_affine():
 @pytest.mark.parametrize(
     "call, match",
     [
-        (lambda: make_mapping("fancy", 3, 5), r"mapping='fancy'.*learned.*paper"),
+        (lambda: make_mapping("fancy", 3, 5), r"mapping must be one of \['learned', 'paper'\], got 'fancy'"),
+        (lambda: make_mapping("paper", 3, 5, hidden=(4,)), r"mapping_options \['hidden'\] are not options of mapping='paper'"),
         (lambda: PaperMapping(3, 9), r"n_params=9 exceeds the 8 basis states"),
-        (lambda: PaperMapping(3, 5, gamma=0.0), r"gamma must be positive, got 0.0"),
-        (lambda: LearnedMapping(3, 5, activation="swish"), r"activation='swish'"),
-        (lambda: LearnedMapping(3, 5, hidden=(4, 0)), r"hidden must hold positive ints"),
+        (lambda: PaperMapping(3, 5, gamma=0.0), r"gamma must be a finite number > 0, got 0.0"),
+        (lambda: PaperMapping(3, 5, gamma=float("inf")), r"gamma must be a finite number > 0, got inf"),
+        (lambda: PaperMapping(3, 5, seed="abc"), r"seed must be .* got 'abc'"),
+        (lambda: LearnedMapping(3, 5, activation="swish"), r"activation must be one of .*got 'swish'"),
+        (lambda: LearnedMapping(3, 5, hidden=(4, 0)), r"hidden must be a sequence of positive ints, got \(4, 0\)"),
+        (lambda: LearnedMapping(3, 5, hidden=16), r"hidden must be a sequence of positive ints, got 16"),
+        (lambda: LearnedMapping(3, 5, alpha=float("nan")), r"alpha must be a finite number > 0, got nan"),
         (lambda: n_qubits_for(0), r"n_params must be a positive int, got 0"),
     ],
 )

@@ -6,8 +6,8 @@ import scipy.optimize
 import torch
 
 from qt_pennylane import CrossEntropyWithErrorRate, QuantumTrainModel
-from qt_pennylane import optim as optim_module
-from qt_pennylane.optim import assign, flatten, paper_schedule
+from qt_pennylane.training import schedule as optim_module
+from qt_pennylane.training.schedule import assign, flatten, paper_schedule
 from qt_pennylane.tasks import get_task
 
 
@@ -17,7 +17,9 @@ def iris():
 
 
 def iris_model(seed=0, **kwargs):
-    return QuantumTrainModel(get_task("iris").build_model(), reps=1, seed=seed, **kwargs)
+    """The papers' setting: every weight from the paper mapping (the schedule's second group is γ alone)."""
+    return QuantumTrainModel(get_task("iris").build_model(), reps=1, seed=seed, generate="all", scale="none",
+                             mapping="paper", **kwargs)
 
 
 def test_flatten_assign_round_trip():
@@ -150,7 +152,7 @@ def test_non_positive_budgets_are_refused(iris, name, value):
 @pytest.mark.parametrize("name", ["cobyla_step", "gamma_step"])
 @pytest.mark.parametrize("value", [0, -0.5, float("inf"), float("nan"), "big"])
 def test_non_positive_steps_are_refused(iris, name, value):
-    with pytest.raises(ValueError, match=rf"{name} must be a positive number, got {value!r}"):
+    with pytest.raises(ValueError, match=rf"{name} must be a finite number > 0, got {value!r}"):
         paper_schedule(iris_model(), *iris, progress=False, **{name: value})
 
 
@@ -159,7 +161,7 @@ def test_resume_from_another_model_is_refused_and_nothing_is_overwritten(iris, t
     paper_schedule(iris_model(), *iris, periods=1, phi_iters=3, gamma_iters=1, checkpoint=path,
                    config={"reps": 1}, progress=False)
     before = path.read_bytes()
-    other = QuantumTrainModel(get_task("iris").build_model(), reps=2, seed=0)
+    other = QuantumTrainModel(get_task("iris").build_model(), reps=2, seed=0, generate="all", scale="none")
     with pytest.raises(ValueError, match=r"different model or run: reps: checkpoint 1 vs now 2"):
         paper_schedule(other, *iris, periods=2, phi_iters=3, gamma_iters=1, checkpoint=path, resume=path,
                        config={"reps": 2}, progress=False)

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from qt_pennylane.baselines import RandomSubspaceGenerator, SoftmaxPaperGenerator
+from qt_pennylane.controls import RandomSubspaceGenerator, SoftmaxPaperGenerator
 
 # ---------------------------------------------------------------- RandomSubspaceGenerator
 
@@ -102,7 +102,7 @@ def test_works_with_quantum_train_model():
 
     target = nn.Linear(4, 3)
     gen = RandomSubspaceGenerator.from_module(target, n_trainable=5, seed=0)
-    model = QuantumTrainModel(target, generator=gen)
+    model = QuantumTrainModel(target, generator=gen, generate="all", scale="none")
     torch.testing.assert_close(model(torch.eye(4)), target(torch.eye(4)))  # θ == θ0 == target's init
     x = torch.randn(6, 4)
     model(x).sum().backward()
@@ -175,7 +175,7 @@ def test_softmax_generator_gradients_and_round_trip():
     [
         ({"n_params": 0}, r"n_params must be a positive int, got 0"),
         ({"n_params": 4, "init_std": float("inf")}, r"init_std must be a finite number >= 0, got inf"),
-        ({"n_params": 4, "gamma": 0.0}, r"gamma must be positive, got 0.0"),
+        ({"n_params": 4, "gamma": 0.0}, r"gamma must be a finite number > 0, got 0.0"),
     ],
 )
 def test_softmax_generator_bad_arguments(kwargs, message):

@@ -118,31 +118,46 @@ def restore_random_states(model: nn.Module, states: dict[str, dict]) -> None:
 
 
 class _ParameterShift(torch.autograd.Function):
-    """Sampled probabilities; backward by the two-term shift rule on sampled shifted circuits."""
+    """Sampled probabilities; backward by the two-term shift rule on sampled shifted circuits.
+
+    Written for ``torch.func`` (``setup_context``): ``jacrev`` runs the backward over a batch of
+    cotangents with one set of sampled shifted circuits. ``vmap`` over the angles is refused:
+    each angle set would need its own samples.
+    """
 
     @staticmethod
-    def forward(ctx, phi, probabilities_of, sampler, batch_probabilities_of):
+    def forward(phi, probabilities_of, sampler, batch_probabilities_of):
+        return sampler(probabilities_of(phi.detach()))
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        phi, probabilities_of, sampler, batch_probabilities_of = inputs
         ctx.save_for_backward(phi)
         ctx.probabilities_of, ctx.sampler, ctx.batch_probabilities_of = probabilities_of, sampler, batch_probabilities_of
-        with torch.no_grad():
-            return sampler(probabilities_of(phi))
 
     @staticmethod
     def backward(ctx, grad):
         (phi,) = ctx.saved_tensors
-        flat = phi.detach().reshape(-1)
-        indices = torch.tensor(list(_shifted_indices(phi.shape)), dtype=torch.long)
-        # rows 2j and 2j + 1: angle indices[j] shifted by +π/2 and by -π/2
-        shifts = torch.zeros(2 * len(indices), flat.numel(), dtype=flat.dtype, device=flat.device)
-        rows = torch.arange(len(indices))
-        shifts[2 * rows, indices] = math.pi / 2
-        shifts[2 * rows + 1, indices] = -math.pi / 2
         with torch.no_grad():
+            flat = phi.detach().reshape(-1)
+            indices = torch.tensor(list(_shifted_indices(phi.shape)), dtype=torch.long, device=flat.device)
+            # rows 2j and 2j + 1: angle indices[j] shifted by +π/2 and by -π/2
+            rows = torch.arange(len(indices), device=flat.device)
+            shifts = torch.zeros(2 * len(indices), flat.numel(), dtype=flat.dtype, device=flat.device)
+            shifts[2 * rows, indices] = math.pi / 2
+            shifts[2 * rows + 1, indices] = -math.pi / 2
             exact = _probabilities_in_chunks(flat + shifts, phi.shape, ctx.probabilities_of, ctx.batch_probabilities_of)
             sampled = ctx.sampler(exact)  # row by row in order: one random stream
-            out = torch.zeros_like(flat)
-            out[indices.to(flat.device)] = ((sampled[0::2] - sampled[1::2]) * grad).sum(dim=1) / 2
-        return out.reshape(phi.shape), None, None, None
+            values = ((sampled[0::2] - sampled[1::2]) * grad).sum(dim=1) / 2
+            out = torch.zeros(flat.numel(), dtype=values.dtype, device=values.device).index_copy(0, indices, values)
+            return out.reshape(phi.shape), None, None, None
+
+    @staticmethod
+    def vmap(info, in_dims, *args):
+        raise NotImplementedError(
+            "vmap over sampled probabilities is not supported: each angle set needs its own shots; "
+            "use shots=None (exact) or loop over the angle sets"
+        )
 
 
 def _probabilities_in_chunks(flat_phis: torch.Tensor, shape: torch.Size, probabilities_of, batch_probabilities_of):
@@ -179,7 +194,7 @@ def sampled_probabilities(phi: torch.Tensor, probabilities_of, sampler: ShotSamp
             one call each. The samples, and so the gradient, are the same either way.
 
     Example:
-        >>> from qt_pennylane.engine import StatevectorEngine
+        >>> from qt_pennylane.circuit.engine import StatevectorEngine
         >>> phi = torch.zeros(2, 2, 2, requires_grad=True)
         >>> engine = StatevectorEngine(2, 1)
         >>> p = sampled_probabilities(phi, engine.probabilities, ShotSampler(100, seed=0), engine.batch_probabilities)

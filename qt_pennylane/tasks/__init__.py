@@ -1,0 +1,80 @@
+"""Built-in tasks: a dataset split, the classical model for it, and the training defaults that suit it.
+
+Example:
+    >>> task = get_task("iris")
+    >>> train, test = task.load()
+    >>> len(train), len(test), sum(p.numel() for p in task.build_model().parameters())
+    (100, 50, 131)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Callable
+
+from torch import nn
+from torch.utils.data import TensorDataset
+
+from .._validation import check_choice, check_positive_int
+from .iris import load_iris_split
+from .models import IrisMLP, MnistCNN
+from .saved import load_classical, save_classical
+
+
+def _load_vision(name: str):
+    def load(*, data_root=None, limit: int | None = None):
+        from .datasets import mnist_tensors
+
+        return (
+            mnist_tensors(name, train=True, data_root=data_root, limit=limit),
+            mnist_tensors(name, train=False, data_root=data_root, limit=limit),
+        )
+
+    return load
+
+
+@dataclass(frozen=True)
+class Task:
+    """A dataset with its classical model and the training defaults that suit it.
+
+    ``batch_size=None`` means full-batch training (one step per epoch).
+    """
+
+    name: str
+    build_model: Callable[[], nn.Module]
+    loader: Callable[..., tuple[TensorDataset, TensorDataset]]
+    defaults: dict = field(default_factory=dict)
+
+    def load(self, **options) -> tuple[TensorDataset, TensorDataset]:
+        """The (train, test) datasets; options go to the loader (e.g. ``data_root``, ``limit``)."""
+        return self.loader(**options)
+
+
+def _iris_loader(*, data_root=None, limit: int | None = None):
+    del data_root  # bundled with scikit-learn
+    check_positive_int("limit", limit, allow_none=True)
+    train, test = load_iris_split()
+    if limit is not None:
+        train = TensorDataset(*(t[:limit] for t in train.tensors))
+        test = TensorDataset(*(t[:limit] for t in test.tensors))
+    return train, test
+
+
+PAPER_SETTING = dict(mapping="paper", generate="all", scale="none")
+"""The Quantum-Train papers' setting: every parameter from the paper mapping, its output untouched."""
+
+_VISION_DEFAULTS = dict(PAPER_SETTING, reps=26, epochs=6, batch_size=128, lr=0.02, train_eval_limit=10_000)
+"""The paper mapping's MNIST settings of ``benchmarks/mnist.py`` (97.4 % test at L = 26)."""
+
+TASKS = {
+    "iris": Task("iris", partial(IrisMLP, activation=False), _iris_loader,
+                 dict(PAPER_SETTING, reps=1, epochs=1000, batch_size=None, lr=0.1, eval_every=100)),
+    "mnist": Task("mnist", MnistCNN, _load_vision("mnist"), dict(_VISION_DEFAULTS)),
+    "fashion-mnist": Task("fashion-mnist", MnistCNN, _load_vision("fashion-mnist"), dict(_VISION_DEFAULTS)),
+}
+"""Built-in tasks by name."""
+
+
+def get_task(name: str) -> Task:
+    """The task called ``name`` (a key of :data:`TASKS`)."""
+    return TASKS[check_choice("task", name, TASKS)]

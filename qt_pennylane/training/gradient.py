@@ -1,0 +1,242 @@
+"""Gradient training: ``fit`` over a dataset or any iterable of batches, and the parameter groups.
+
+Example:
+    >>> import torch
+    >>> from torch.utils.data import DataLoader, TensorDataset
+    >>> from qt_pennylane import QuantumTrainModel
+    >>> data = TensorDataset(torch.randn(32, 4), torch.randint(0, 3, (32,)))
+    >>> model = QuantumTrainModel(torch.nn.Linear(4, 3), reps=1, seed=0)
+    >>> history = fit(model, DataLoader(data, batch_size=8), epochs=2, lr=0.05, progress=False)
+    >>> [record["epoch"] for record in history]
+    [1, 2]
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from .._validation import check_choice, check_number, check_positive_int, check_seed, fail
+from .evaluation import split_batch
+from .loop import RunLog, check_finite
+from .losses import resolve_loss
+from .registry import check_trainer
+
+logger = logging.getLogger(__name__)
+
+LR_SCHEDULES = ("cosine", "constant")
+"""Learning-rate schedules: ``"cosine"`` anneals to 0 over the run's steps; ``"constant"`` keeps ``lr``."""
+
+GROUPS = ("source", "mapping", "scale", "classical")
+"""The roles of a Quantum-Train model's parameters (see ``QuantumTrainModel.parameter_groups``)."""
+
+
+def param_groups(model: nn.Module, lr: float, *, mapping_lr: float | None = None, scale_lr: float | None = None,
+                 classical_lr: float | None = None) -> list[dict]:
+    """``torch.optim`` parameter groups of a model, one per role, each named (``group["name"]``).
+
+    The circuit angles (``"source"``) take ``lr``; the mapping, the per-tensor gains and the
+    parameters kept classical take their own rate where one is given, else ``lr``. A learned
+    mapping model usually wants a much smaller rate than the angles. A plain module is one
+    ``"classical"`` group. Empty groups are left out.
+
+    Args:
+        model: a :class:`~qt_pennylane.QuantumTrainModel` or any module.
+        lr: the learning rate of the angles (and of every group without its own).
+        mapping_lr, scale_lr, classical_lr: the learning rates of those groups (``None``: ``lr``).
+
+    Raises:
+        ValueError: a rate that is not a positive finite number.
+
+    Example:
+        >>> import torch
+        >>> from qt_pennylane import QuantumTrainModel
+        >>> model = QuantumTrainModel(torch.nn.Linear(4, 3), mapping="learned", reps=1, seed=0)
+        >>> [(g["name"], g["lr"]) for g in param_groups(model, 0.03, mapping_lr=1e-4)]
+        [('source', 0.03), ('mapping', 0.0001), ('scale', 0.03), ('classical', 0.03)]
+        >>> optimizer = torch.optim.Adam(param_groups(model, 0.03, mapping_lr=1e-4))
+    """
+    check_number("lr", lr, positive=True)
+    rates = {"source": lr, "mapping": mapping_lr, "scale": scale_lr, "classical": classical_lr}
+    for name in ("mapping", "scale", "classical"):
+        check_number(f"{name}_lr", rates[name], positive=True, allow_none=True)
+    if hasattr(model, "parameter_groups"):
+        groups = model.parameter_groups()
+    else:
+        groups = {"classical": [p for p in model.parameters() if p.requires_grad]}
+    return [{"name": name, "params": groups[name], "lr": rates[name] if rates[name] is not None else lr}
+            for name in GROUPS if groups.get(name)]
+
+
+def make_optimizer(name: str, model: nn.Module, lr: float, **rates) -> torch.optim.Optimizer:
+    """The registered gradient optimizer called ``name`` over :func:`param_groups` of ``model``.
+
+    Raises:
+        ValueError: an unknown or gradient-free optimizer, or a bad rate.
+    """
+    trainer = check_trainer(name, kind="gradient")
+    return trainer.optimizer(param_groups(model, lr, **rates), lr=lr)
+
+
+def _is_dataset(data) -> bool:
+    return isinstance(data, Dataset) and hasattr(data, "__len__")
+
+
+def _check_data(name: str, data, allow_none: bool = False) -> None:
+    if data is None and allow_none:
+        return
+    if _is_dataset(data):
+        if len(data) == 0:
+            raise fail(name, "a non-empty dataset", data)
+        return
+    if isinstance(data, (str, bytes)) or not hasattr(data, "__iter__"):
+        raise fail(name, "a Dataset of (input, target) pairs or an iterable of (inputs, targets) batches", data)
+
+
+def fit(
+    model: nn.Module,
+    train_data,
+    test_data=None,
+    *,
+    loss_fn=None,
+    optimizer: str = "adam",
+    lr: float = 0.01,
+    mapping_lr: float | None = None,
+    scale_lr: float | None = None,
+    classical_lr: float | None = None,
+    epochs: int = 10,
+    batch_size: int | None = None,
+    seed: int = 0,
+    lr_schedule: str = "cosine",
+    eval_every: int = 1,
+    train_eval_limit: int | None = None,
+    checkpoint: str | Path | None = None,
+    resume: str | Path | None = None,
+    config: dict | None = None,
+    progress: bool = True,
+) -> list[dict]:
+    """Train ``model`` with a registered gradient optimizer; evaluate, checkpoint and resume.
+
+    Each batch regenerates the weights (one circuit run per step). Every ``eval_every`` epochs
+    (and after the last) the exported model is evaluated on the training data (the first
+    ``train_eval_limit`` examples) and the test data, and with ``checkpoint`` the state is
+    written atomically. ``resume`` continues from such a checkpoint to the same result as an
+    uninterrupted run: with a ``Dataset``, ``fit`` shuffles it in a seeded order per epoch; with
+    your own loader, resume is exact when its order is (a sampler with ``set_epoch``, such as
+    ``DistributedSampler``, is told the epoch).
+
+    Args:
+        model: a :class:`~qt_pennylane.QuantumTrainModel` or any module.
+        train_data: a ``Dataset`` of ``(input, target)`` pairs (``fit`` batches and shuffles it) or
+            any iterable of ``(inputs, targets)`` batches, such as a ``DataLoader`` with its own
+            sampler, augmentation or streaming.
+        test_data: the same kinds, or ``None``.
+        loss_fn: ``None`` (cross-entropy), a name of :data:`~qt_pennylane.training.losses.LOSSES`
+            or a callable ``(outputs, targets) -> loss``.
+        optimizer: a gradient trainer of :data:`~qt_pennylane.training.registry.TRAINERS`.
+        lr, mapping_lr, scale_lr, classical_lr: learning rates (see :func:`param_groups`).
+        epochs: total epochs (a resumed run continues up to this number).
+        batch_size: with a ``Dataset``: the minibatch size (``None``: full batch). Must be ``None``
+            with a loader, which has its own.
+        seed: seeds the order of a ``Dataset``'s batches.
+        lr_schedule: ``"cosine"`` (per step, to 0 at the end; needs the loader's length) or ``"constant"``.
+        eval_every: epochs between evaluations and checkpoints.
+        train_eval_limit: training accuracy on the first N examples only (``None``: all).
+        checkpoint: file written after every evaluation.
+        resume: a checkpoint of the same run to continue from.
+        config: settings stored in the checkpoint and compared on resume.
+        progress: show a progress bar.
+
+    Returns:
+        The history: one dict per evaluation with ``epoch, loss`` (mean training loss of the
+        epoch's steps) ``, train_loss, train_accuracy, test_loss, test_accuracy, train_seconds``.
+
+    Raises:
+        ValueError: a bad argument (named), an optimizer that cannot work with the model's
+            probability source, or a checkpoint of another run.
+        NonFiniteError: the loss or a parameter became NaN or infinite (the step is named).
+    """
+    trainer = check_trainer(optimizer, model, kind="gradient")
+    check_positive_int("epochs", epochs)
+    check_positive_int("batch_size", batch_size, allow_none=True)
+    check_positive_int("eval_every", eval_every)
+    check_positive_int("train_eval_limit", train_eval_limit, allow_none=True)
+    check_seed("seed", seed, allow_none=False)
+    check_choice("lr_schedule", lr_schedule, LR_SCHEDULES)
+    _check_data("train_data", train_data)
+    _check_data("test_data", test_data, allow_none=True)
+    loss_fn = resolve_loss(loss_fn)
+    opt = trainer.optimizer(param_groups(model, lr, mapping_lr=mapping_lr, scale_lr=scale_lr,
+                                         classical_lr=classical_lr), lr=lr)
+    if _is_dataset(train_data):
+        size = len(train_data) if batch_size is None else batch_size
+        steps_per_epoch = -(-len(train_data) // size)
+    else:
+        if batch_size is not None:
+            raise fail("batch_size", "None when train_data is a loader (it has its own batch size)", batch_size)
+        steps_per_epoch = len(train_data) if hasattr(train_data, "__len__") else None
+    if lr_schedule == "cosine" and steps_per_epoch is None:
+        raise ValueError("lr_schedule='cosine' needs the number of batches per epoch, but train_data has no len(); "
+                         "use lr_schedule='constant'")
+    total_steps = epochs * (steps_per_epoch or 1)
+    factor = (lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps))) \
+        if lr_schedule == "cosine" else (lambda step: 1.0)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+    log = RunLog(model, total=epochs, unit="epoch", checkpoint=checkpoint, resume=resume, config=config,
+                 progress=progress)
+    state = log.resume()
+    if state is not None:
+        try:
+            opt.load_state_dict(state["trainer"]["optimizer"])
+            scheduler.load_state_dict(state["trainer"]["scheduler"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"checkpoint {str(resume)!r} does not hold this optimizer's state: {error}") from None
+    train_seconds = log.history[-1]["train_seconds"] if log.history else 0.0
+    step = scheduler.last_epoch
+    for epoch in log.units():
+        model.train()
+        started = time.perf_counter()
+        running, steps = 0.0, 0
+        for inputs, targets in _epoch_batches(train_data, batch_size, seed, epoch):
+            def closure():
+                opt.zero_grad(set_to_none=True)
+                loss = loss_fn(model(inputs), targets)
+                loss.backward()
+                return loss
+
+            loss = float(opt.step(closure).detach())
+            scheduler.step()
+            step += 1
+            check_finite(None, loss, f"epoch {epoch + 1}, step {step}")
+            running, steps = running + loss, steps + 1
+        if steps == 0:
+            raise fail("train_data", "data with at least one batch per epoch", train_data)
+        train_seconds += time.perf_counter() - started
+        if (epoch + 1) % eval_every and epoch + 1 != epochs:
+            continue
+        check_finite(model, None, f"epoch {epoch + 1}")
+        record = {"epoch": epoch + 1, "loss": running / steps, "train_seconds": train_seconds}
+        record.update(log.evaluate(train_data, test_data, loss_fn, train_limit=train_eval_limit))
+        log.record(record)
+        log.save(epoch + 1, {"optimizer": opt.state_dict(), "scheduler": scheduler.state_dict()})
+    return log.history
+
+
+def _epoch_batches(train_data, batch_size, seed, epoch):
+    """The epoch's ``(inputs, targets)`` batches: a seeded shuffle of a Dataset, or the loader as it is."""
+    if _is_dataset(train_data):
+        order = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+        size = len(train_data) if batch_size is None else batch_size
+        loader = DataLoader(train_data, batch_size=size, shuffle=batch_size is not None, generator=order)
+    else:
+        loader = train_data
+        sampler = getattr(loader, "sampler", None)
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(epoch)
+    for batch in loader:
+        yield split_batch(batch)
