@@ -9,6 +9,13 @@ quantum circuit matter, or would any low-dimensional parameterization of θ do?"
   ("intrinsic dimension", Li et al. 2018, arXiv:1804.08838).
 - :class:`SoftmaxPaperGenerator`: the paper's fixed mapping fed by a trainable softmax over
   ``2**N`` logits instead of the circuit's probabilities.
+- :class:`HashedNetsGenerator`: HashedNets (Chen et al. 2015, arXiv:1504.04788): every weight is a
+  trainable bucket value chosen by a fixed random hash, with a fixed random sign.
+
+And one probability source, for the same generator with the circuit taken out:
+
+- :class:`FixedRandomSource`: a fixed random probability vector in place of the circuit's
+  (``QuantumTrainModel(target, source="fixed-random")``).
 
 Example:
     >>> gen = RandomSubspaceGenerator(131, n_trainable=32, seed=0)
@@ -22,33 +29,16 @@ import math
 import torch
 from torch import nn
 
+from ._validation import check_dtype, check_number, check_positive_int, check_seed
+from .circuit.sources import ProbabilitySource
 from .mappings import PaperMapping, n_qubits_for
 
-__all__ = ["RandomSubspaceGenerator", "SoftmaxPaperGenerator"]
-
-
-def _check_positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return value
-
-
-def _check_std(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
-
-
-def _check_dtype(dtype) -> torch.dtype:
-    if dtype not in (torch.float32, torch.float64):
-        raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
-    return dtype
+__all__ = ["FixedRandomSource", "HashedNetsGenerator", "RandomSubspaceGenerator", "SoftmaxPaperGenerator"]
 
 
 def _make_generator(seed) -> torch.Generator:
     """A torch.Generator seeded by ``seed``, or (``seed=None``) by torch's global generator."""
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise ValueError(f"seed must be an int or None, got {seed!r}")
+    check_seed("seed", seed)
     generator = torch.Generator()
     generator.manual_seed(seed if seed is not None else int(torch.randint(2**62, ()).item()))
     return generator
@@ -100,10 +90,10 @@ class RandomSubspaceGenerator(nn.Module):
         dtype: torch.dtype = torch.float32,
     ):
         super().__init__()
-        self.n_params = _check_positive_int("n_params", n_params)
-        self.n_trainable = _check_positive_int("n_trainable", n_trainable)
-        init_std = _check_std("init_std", init_std)
-        dtype = _check_dtype(dtype)
+        self.n_params = check_positive_int("n_params", n_params)
+        self.n_trainable = check_positive_int("n_trainable", n_trainable)
+        init_std = check_number("init_std", init_std, minimum=0)
+        dtype = check_dtype("dtype", dtype)
         if theta0 is not None:
             if not isinstance(theta0, torch.Tensor) or theta0.shape != (n_params,):
                 shape = tuple(theta0.shape) if isinstance(theta0, torch.Tensor) else type(theta0).__name__
@@ -178,9 +168,9 @@ class SoftmaxPaperGenerator(nn.Module):
         dtype: torch.dtype = torch.float32,
     ):
         super().__init__()
-        self.n_params = _check_positive_int("n_params", n_params)
-        init_std = _check_std("init_std", init_std)
-        dtype = _check_dtype(dtype)
+        self.n_params = check_positive_int("n_params", n_params)
+        init_std = check_number("init_std", init_std, minimum=0)
+        dtype = check_dtype("dtype", dtype)
         self.n_qubits = n_qubits_for(n_params)
         generator = _make_generator(seed)
         mapping_seed = int(torch.randint(2**62, (), generator=generator).item())
@@ -203,3 +193,76 @@ class SoftmaxPaperGenerator(nn.Module):
 
     def extra_repr(self) -> str:
         return f"n_params={self.n_params}, n_qubits={self.n_qubits}"
+
+
+class HashedNetsGenerator(nn.Module):
+    """HashedNets: θ_i = s_i · w[h(i)] with ``buckets`` trainable values ``w`` shared through a fixed hash.
+
+    The hash ``h`` (a bucket per weight) and the signs ``s_i = ±1`` are drawn once from ``seed`` and
+    kept as buffers (int32 and int8: 5 bytes per weight), so they are part of ``state_dict``.
+
+    Args:
+        n_params: M, the length of θ.
+        buckets: K, the number of trainable values.
+        seed: seed of the hash, the signs and the initial values.
+        init_std: the values start ``N(0, init_std**2)``.
+        dtype: floating dtype of the values.
+
+    Example:
+        >>> gen = HashedNetsGenerator(1000, buckets=50, seed=0)
+        >>> gen().shape, sum(p.numel() for p in gen.parameters()), len(set(gen().abs().tolist()))
+        (torch.Size([1000]), 50, 50)
+    """
+
+    def __init__(self, n_params: int, *, buckets: int, seed: int | None = None, init_std: float = 0.05,
+                 dtype: torch.dtype = torch.float32):
+        super().__init__()
+        self.n_params = check_positive_int("n_params", n_params)
+        self.buckets = check_positive_int("buckets", buckets)
+        init_std = check_number("init_std", init_std, minimum=0)
+        dtype = check_dtype("dtype", dtype)
+        generator = _make_generator(seed)
+        self.register_buffer("bucket", torch.randint(buckets, (n_params,), generator=generator, dtype=torch.int32))
+        signs = torch.randint(2, (n_params,), generator=generator, dtype=torch.int8) * 2 - 1
+        self.register_buffer("sign", signs)
+        self.values = nn.Parameter(init_std * torch.randn(buckets, generator=generator, dtype=dtype))
+
+    def forward(self) -> torch.Tensor:
+        """θ = s · w[h], of shape ``(n_params,)``."""
+        return self.values.index_select(0, self.bucket) * self.sign.to(self.values.dtype)
+
+    def extra_repr(self) -> str:
+        return f"n_params={self.n_params}, buckets={self.buckets}"
+
+
+class FixedRandomSource(ProbabilitySource):
+    """A fixed random probability vector in place of the circuit's: the circuit taken out, all else kept.
+
+    The vector is ``e / sum(e)`` with ``e_i`` exponential (Dirichlet(1)): the Porter–Thomas
+    distribution of a random circuit's probabilities. It is a buffer (part of ``state_dict``);
+    the source has no trainable parameters.
+
+    Args:
+        n_qubits: N; the vector has ``2**N`` entries.
+        seed: seed of the vector.
+
+    Example:
+        >>> source = FixedRandomSource(3, seed=0)
+        >>> p = source()
+        >>> p.shape, round(float(p.sum()), 6), list(source.parameters())
+        (torch.Size([8]), 1.0, [])
+    """
+
+    def __init__(self, n_qubits: int, *, seed: int | None = None, dtype: torch.dtype = torch.float32):
+        super().__init__()
+        self.n_qubits = check_positive_int("n_qubits", n_qubits)
+        check_seed("seed", seed)
+        dtype = check_dtype("dtype", dtype)
+        generator = _make_generator(seed)
+        draws = -torch.log(torch.rand(2**n_qubits, generator=generator, dtype=torch.float64).clamp_min(1e-300))
+        self.register_buffer("p", (draws / draws.sum()).to(dtype))
+        self.description = "fixed random vector (control: no circuit)"
+
+    def forward(self) -> torch.Tensor:
+        """The fixed probabilities."""
+        return self.p

@@ -14,10 +14,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._validation import check_positive_int, check_seed, fail
+from ._validation import check_choice, check_positive_int, check_seed, fail
 from .circuit.sources import ProbabilitySource, make_source
 from .mappings import make_mapping, qubits_for
 from .mappings import mapping_options as options_of
+
+CONTROL_SOURCES = ("fixed-random",)
+"""Sources by name that take the circuit out (controls)."""
 
 _SOURCE_OPTIONS = dict(reps=1, n_qubits=None, device=None, shots=None, backend=None, noise_backend=None,
                        entanglement="reverse_linear", circuit=None, angle_shape=None, engine="auto", shot_noise="fresh")
@@ -35,8 +38,10 @@ class QuantumWeightGenerator(nn.Module):
         n_params: number of weights to generate (M).
         mapping: a key of :data:`qt_pennylane.mappings.MAPPINGS` (``"paper"``, ``"learned"``, ...).
         mapping_options: keyword options of the mapping (e.g. ``{"gamma": 0.3}``).
-        source: a ready :class:`~qt_pennylane.circuit.sources.ProbabilitySource`; then the source
-            options below must keep their defaults.
+        source: a ready :class:`~qt_pennylane.circuit.sources.ProbabilitySource`, or
+            ``"fixed-random"`` for the control without a circuit
+            (:class:`~qt_pennylane.controls.FixedRandomSource` on ``n_qubits`` qubits, seeded by ``seed``);
+            then the circuit options below must keep their defaults.
         reps: EfficientSU2 repetitions (the paper's "QNN layers" L).
         n_qubits: qubits of the circuit (default: what the mapping needs for ``n_params``).
         device: ``None`` (the fast engine), a device name of :data:`qt_pennylane.devices.DEVICES`,
@@ -87,6 +92,14 @@ class QuantumWeightGenerator(nn.Module):
         with torch.random.fork_rng(devices=[]):
             if seed is not None:
                 torch.manual_seed(seed)
+            if isinstance(source, str):
+                from .controls import FixedRandomSource
+
+                check_choice("source", source, CONTROL_SOURCES)
+                needed = qubits_for(mapping, n_params, **sizing)
+                n_qubits = needed if n_qubits is None else check_positive_int("n_qubits", n_qubits)
+                given["n_qubits"] = None
+                source = FixedRandomSource(n_qubits, seed=seed, dtype=dtype)
             if source is not None:
                 changed = sorted(k for k, v in given.items() if v is not _SOURCE_OPTIONS[k] and v != _SOURCE_OPTIONS[k])
                 if not isinstance(source, ProbabilitySource):

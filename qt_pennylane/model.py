@@ -118,12 +118,12 @@ class QuantumTrainModel(nn.Module):
     def split(self, theta: torch.Tensor) -> dict[str, torch.Tensor]:
         """Split a flat θ into the generated parameters by name (scaled; tied names share a tensor)."""
         if self.scale is not None:
-            multiplier, center = self.scale.coefficients()
+            multiplier, offset = self.scale.coefficients()
         out, start = {}, 0
         for t, slot in enumerate(self.slots):
             value = theta[start : start + slot.numel]
             if self.scale is not None:
-                value = value * multiplier[t].to(value.dtype) + center[t].to(value.dtype)
+                value = value * multiplier[t].to(value.dtype) + offset[t].to(value.dtype)
             value = value.reshape(slot.shape).to(self._dtypes[t])
             for name in slot.names:
                 out[name] = value

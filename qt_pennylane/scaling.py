@@ -6,10 +6,11 @@ calibration). PyTorch initializes each layer by its fan-in instead: a 3×3 convo
 input channels draws weights about 20 times smaller than a 4-input linear layer, and a
 BatchNorm scale starts at 1. With ``scale="init"`` each generated tensor ``t`` becomes::
 
-    θ_t = c_t + g_t · (σ_t / σ_raw) · raw_t
+    θ_t = c_t + g_t · (σ_t / s_t) · (raw_t − μ_t)
 
-* ``raw_t``: the mapping's output for the tensor; ``σ_raw`` the spread of the whole raw θ at
-  construction;
+* ``raw_t``: the mapping's output for the tensor; ``μ_t`` and ``s_t`` its mean and spread at
+  construction (for a tensor of one value, or one the mapping gives a single value, the whole raw
+  θ's spread and no shift), kept fixed afterwards;
 * ``σ_t``: the standard deviation of the target's own values of ``t`` when it was wrapped (for a
   freshly built model, PyTorch's fan-in-aware init); ``c_t = 0``;
 * a tensor that PyTorch initializes to a constant ``c`` (normalization scales 1 and shifts 0,
@@ -19,10 +20,13 @@ BatchNorm scale starts at 1. With ``scale="init"`` each generated tensor ``t`` b
 ``scale="none"`` leaves the mapping's output untouched (the papers' behaviour).
 
 Example:
-    >>> scale = TensorScale([torch.randn(100) * 0.5, torch.ones(10)], raw=torch.randn(110) * 0.05)
-    >>> multiplier, center = scale.coefficients()
-    >>> round(float(multiplier[0] * 0.05), 1), float(center[1])
-    (0.5, 1.0)
+    >>> references = [torch.linspace(-1, 1, 100), torch.ones(10)]   # spread 0.586; a constant 1
+    >>> raw = torch.linspace(-0.1, 0.1, 110)
+    >>> scale = TensorScale(references, raw)
+    >>> multiplier, offset = scale.coefficients()
+    >>> theta = raw[:100] * multiplier[0] + offset[0]
+    >>> round(float(theta.std()), 3), abs(round(float(theta.mean()), 3))
+    (0.586, 0.0)
 """
 from __future__ import annotations
 
@@ -41,33 +45,44 @@ class TensorScale(nn.Module):
 
     Args:
         references: the target's values of each generated tensor, in generation order.
-        raw: the mapping's initial flat output (its spread is ``σ_raw``).
+        raw: the mapping's initial flat output, the tensors' values one after the other.
 
-    Buffers ``factor`` (``σ_t / σ_raw``) and ``center`` (``c_t``) are part of ``state_dict``, so a
-    resumed or reloaded model scales exactly as the original did.
+    Buffers ``factor`` (``σ_t / s_t``), ``shift`` (``μ_t``) and ``center`` (``c_t``) are part of
+    ``state_dict``, so a resumed or reloaded model scales exactly as the original did.
     """
 
     def __init__(self, references: list[torch.Tensor], raw: torch.Tensor):
         super().__init__()
-        raw_spread = float(raw.detach().double().std()) if raw.numel() > 1 else 0.0
-        raw_spread = raw_spread if raw_spread > 0 else 1.0
-        factors, centers = [], []
+        raw = raw.detach().double()
+        whole = float(raw.std()) if raw.numel() > 1 else 0.0
+        whole = whole if whole > 0 else 1.0
+        factors, shifts, centers, start = [], [], [], 0
         for value in references:
             value = value.detach().double()
-            spread = float(value.std(unbiased=False)) if value.numel() > 1 else 0.0
-            if spread > 0:
-                factors.append(spread / raw_spread)
+            part = raw[start : start + value.numel()]
+            start += value.numel()
+            own = float(part.std()) if part.numel() > 1 else 0.0
+            if own > 1e-9 * whole:
+                mean, spread = float(part.mean()), own
+            else:
+                mean, spread = 0.0, whole
+            target = float(value.std()) if value.numel() > 1 else 0.0
+            if target > 0:
+                factors.append(target / spread)
                 centers.append(0.0)
             else:
-                factors.append(CONSTANT_SPREAD / raw_spread)
+                factors.append(CONSTANT_SPREAD / spread)
                 centers.append(float(value.reshape(-1)[0]))
+            shifts.append(mean)
         self.register_buffer("factor", torch.tensor(factors, dtype=torch.float32))
+        self.register_buffer("shift", torch.tensor(shifts, dtype=torch.float32))
         self.register_buffer("center", torch.tensor(centers, dtype=torch.float32))
         self.gain = nn.Parameter(torch.ones(len(references)))
 
     def coefficients(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(g_t · σ_t / σ_raw, c_t)`` for every tensor: ``θ_t = multiplier[t] · raw_t + center[t]``."""
-        return self.gain * self.factor, self.center
+        """``(multiplier, offset)`` for every tensor: ``θ_t = multiplier[t] · raw_t + offset[t]``."""
+        multiplier = self.gain * self.factor
+        return multiplier, self.center - multiplier * self.shift
 
     def extra_repr(self) -> str:
         return f"tensors={self.gain.numel()}"

@@ -119,7 +119,7 @@ def test_works_with_quantum_train_model():
         ({"n_params": 10, "n_trainable": -1}, r"n_trainable must be a positive int, got -1"),
         ({"n_params": 10, "n_trainable": True}, r"n_trainable must be a positive int, got True"),
         ({"n_params": 10, "n_trainable": 3, "init_std": -1.0}, r"init_std must be a finite number >= 0, got -1.0"),
-        ({"n_params": 10, "n_trainable": 3, "seed": 1.5}, r"seed must be an int or None, got 1.5"),
+        ({"n_params": 10, "n_trainable": 3, "seed": 1.5}, r"seed must be an int >= 0 and <= 9223372036854775807 or None, got 1.5"),
         ({"n_params": 10, "n_trainable": 3, "dtype": torch.int64}, r"dtype must be torch.float32 or torch.float64"),
         (
             {"n_params": 10, "n_trainable": 3, "theta0": torch.zeros(9)},

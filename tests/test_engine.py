@@ -189,3 +189,55 @@ def test_batch_probabilities_bad_input_is_named():
         engine.batch_probabilities([torch.zeros(3, 2, 3)])
     with pytest.raises(ValueError, match=r"phi must have dtype torch.float32 or torch.float64, got torch.int64"):
         engine.batch_probabilities(torch.zeros(4, 3, 2, 3, dtype=torch.int64))
+
+
+def finite_difference_jacobian(fn, phi, eps=1e-6):
+    flat = phi.reshape(-1)
+    columns = []
+    for k in range(flat.numel()):
+        step = torch.zeros_like(flat)
+        step[k] = eps
+        columns.append((fn((flat + step).reshape(phi.shape)) - fn((flat - step).reshape(phi.shape))) / (2 * eps))
+    return torch.stack(columns, dim=-1).reshape(-1, *phi.shape)
+
+
+@pytest.mark.parametrize("max_cache_bytes", [2**30, 0])
+@pytest.mark.parametrize("entanglement", ["reverse_linear", "circular"])
+def test_jacrev_equals_autograd_and_finite_differences(entanglement, max_cache_bytes):
+    engine = StatevectorEngine(3, 2, entanglement, max_cache_bytes=max_cache_bytes)
+    phi = random_phi(3, 2, seed=5)
+    jacobian = torch.func.jacrev(engine.probabilities)(phi)
+    assert jacobian.shape == (8, 3, 2, 3)
+    torch.testing.assert_close(jacobian, torch.autograd.functional.jacobian(engine.probabilities, phi))
+    torch.testing.assert_close(jacobian, finite_difference_jacobian(engine.probabilities, phi), atol=1e-8, rtol=0)
+
+
+def test_vmap_over_angle_sets_and_over_jacobians():
+    engine = StatevectorEngine(4, 2, "linear")
+    phis = torch.stack([random_phi(4, 2, seed=s) for s in range(3)])
+    torch.testing.assert_close(torch.func.vmap(engine.probabilities)(phis), engine.batch_probabilities(phis))
+    jacobians = torch.func.vmap(torch.func.jacrev(engine.probabilities))(phis)
+    torch.testing.assert_close(jacobians[2], finite_difference_jacobian(engine.probabilities, phis[2]),
+                               atol=1e-8, rtol=0)
+    weights = torch.randn(16, dtype=torch.float64)
+    gradient = torch.func.grad(lambda x: engine.probabilities(x) @ weights)(phis[0])
+    torch.testing.assert_close(gradient, jacobians[0].reshape(16, -1).T.reshape(phis[0].shape + (16,)) @ weights)
+
+
+def test_gradients_through_vmap_reach_the_angles():
+    engine = StatevectorEngine(3, 1)
+    phis = torch.stack([random_phi(3, 1, seed=s) for s in range(2)]).requires_grad_(True)
+    weights = torch.randn(8, dtype=torch.float64)
+    (torch.func.vmap(engine.probabilities)(phis) @ weights).sum().backward()
+    expected = torch.stack([torch.autograd.grad(engine.probabilities(p) @ weights, p)[0]
+                            for p in phis.detach().clone().requires_grad_(True)])
+    torch.testing.assert_close(phis.grad, expected)
+
+
+def test_second_derivatives_fail_loudly_instead_of_silently_wrong():
+    engine = StatevectorEngine(3, 1)
+    phi = random_phi(3, 1).requires_grad_(True)
+    (gradient,) = torch.autograd.grad(engine.probabilities(phi).square().sum(), phi, create_graph=True)
+    assert not gradient.requires_grad
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        gradient.sum().backward()

@@ -131,3 +131,78 @@ def test_train_eval_limit_measures_training_accuracy_on_a_prefix(tiny_mlp, blobs
     history = fit(model, *blobs, epochs=1, train_eval_limit=10, progress=False)
     prefix = TensorDataset(*(t[:10] for t in blobs[0].tensors))
     assert history[0]["train_accuracy"] == evaluate(model.export(), prefix)["accuracy"]
+
+
+def test_fit_takes_a_dataloader_and_a_custom_loss(tiny_mlp, blobs):
+    from torch.utils.data import DataLoader
+
+    calls = []
+
+    def weighted_cross_entropy(outputs, targets):
+        calls.append(len(targets))
+        return nn.functional.cross_entropy(outputs, targets, weight=torch.tensor([1.0, 3.0]))
+
+    model = make_model(tiny_mlp)
+    loader = DataLoader(blobs[0], batch_size=16, shuffle=True, generator=torch.Generator().manual_seed(0))
+    history = fit(model, loader, DataLoader(blobs[1], batch_size=32), loss_fn=weighted_cross_entropy, lr=0.1,
+                  epochs=3, progress=False)
+    assert calls[:4] == [16, 16, 16, 16]  # four training steps of 16 per epoch, then evaluation batches
+    test = evaluate(model.export(), blobs[1], weighted_cross_entropy)
+    assert history[-1]["test_loss"] == pytest.approx(test["loss"]) and history[-1]["test_accuracy"] == test["accuracy"]
+    assert history[-1]["loss"] < history[0]["loss"]
+
+
+def test_fit_tells_the_sampler_the_epoch(tiny_mlp, blobs):
+    from torch.utils.data import DataLoader
+
+    class Sampler(torch.utils.data.Sampler):
+        def __init__(self):
+            self.epochs = []
+
+        def set_epoch(self, epoch):
+            self.epochs.append(epoch)
+
+        def __iter__(self):
+            return iter(range(64))
+
+        def __len__(self):
+            return 64
+
+    sampler = Sampler()
+    fit(make_model(tiny_mlp), DataLoader(blobs[0], batch_size=16, sampler=sampler), epochs=3, progress=False)
+    assert sampler.epochs == [0, 1, 2]
+
+
+def test_loader_errors_are_named(tiny_mlp, blobs):
+    from torch.utils.data import DataLoader
+
+    loader = DataLoader(blobs[0], batch_size=16)
+    with pytest.raises(ValueError, match=r"batch_size must be None when train_data is a loader"):
+        fit(make_model(tiny_mlp), loader, batch_size=8, progress=False)
+    stream = (batch for batch in loader)  # no len(): the cosine schedule cannot know the steps
+    with pytest.raises(ValueError, match=r"lr_schedule='cosine' needs the number of batches per epoch"):
+        fit(make_model(tiny_mlp), stream, progress=False)
+    with pytest.raises(ValueError, match=r"train_data must be a non-empty dataset"):
+        fit(make_model(tiny_mlp), TensorDataset(torch.zeros(0, 3), torch.zeros(0).long()), progress=False)
+    with pytest.raises(ValueError, match=r"train_data must be a Dataset of \(input, target\) pairs or an iterable"):
+        fit(make_model(tiny_mlp), 5, progress=False)
+    with pytest.raises(ValueError, match=r"a batch must be a pair \(inputs, targets\); got list of length 3"):
+        fit(make_model(tiny_mlp), [[torch.zeros(2, 3)] * 3], lr_schedule="constant", progress=False)
+
+
+def test_a_diverging_run_stops_naming_the_step(tiny_mlp, blobs):
+    from qt_pennylane.training import NonFiniteError
+
+    def exploding(outputs, targets):
+        return nn.functional.cross_entropy(outputs, targets) * float("inf")
+
+    with pytest.raises(NonFiniteError, match=r"the training loss became inf at epoch 1, step 1"):
+        fit(make_model(tiny_mlp), *blobs, loss_fn=exploding, progress=False)
+
+
+def test_a_resume_under_another_thread_count_warns(tiny_mlp, blobs, tmp_path, monkeypatch):
+    fit(make_model(tiny_mlp), *blobs, epochs=1, checkpoint=tmp_path / "c.pt", progress=False)
+    threads = torch.get_num_threads()
+    monkeypatch.setattr(torch, "get_num_threads", lambda: threads + 1)
+    with pytest.warns(UserWarning, match=rf"written with {threads} torch threads, this run has {threads + 1}"):
+        fit(make_model(tiny_mlp), *blobs, epochs=2, resume=tmp_path / "c.pt", progress=False)

@@ -76,11 +76,19 @@ def param_groups(model: nn.Module, lr: float, *, mapping_lr: float | None = None
 def make_optimizer(name: str, model: nn.Module, lr: float, **rates) -> torch.optim.Optimizer:
     """The registered gradient optimizer called ``name`` over :func:`param_groups` of ``model``.
 
+    L-BFGS takes a single group: it refuses per-group rates.
+
     Raises:
         ValueError: an unknown or gradient-free optimizer, or a bad rate.
     """
     trainer = check_trainer(name, kind="gradient")
-    return trainer.optimizer(param_groups(model, lr, **rates), lr=lr)
+    groups = param_groups(model, lr, **rates)
+    if trainer.optimizer is torch.optim.LBFGS:
+        given = sorted(k for k, v in rates.items() if v is not None)
+        if given:
+            raise ValueError(f"optimizer={name!r} takes one learning rate for all parameters; drop {given}")
+        return trainer.optimizer([p for group in groups for p in group["params"]], lr=lr)
+    return trainer.optimizer(groups, lr=lr)
 
 
 def _is_dataset(data) -> bool:
@@ -161,7 +169,7 @@ def fit(
             probability source, or a checkpoint of another run.
         NonFiniteError: the loss or a parameter became NaN or infinite (the step is named).
     """
-    trainer = check_trainer(optimizer, model, kind="gradient")
+    check_trainer(optimizer, model, kind="gradient")
     check_positive_int("epochs", epochs)
     check_positive_int("batch_size", batch_size, allow_none=True)
     check_positive_int("eval_every", eval_every)
@@ -171,8 +179,7 @@ def fit(
     _check_data("train_data", train_data)
     _check_data("test_data", test_data, allow_none=True)
     loss_fn = resolve_loss(loss_fn)
-    opt = trainer.optimizer(param_groups(model, lr, mapping_lr=mapping_lr, scale_lr=scale_lr,
-                                         classical_lr=classical_lr), lr=lr)
+    opt = make_optimizer(optimizer, model, lr, mapping_lr=mapping_lr, scale_lr=scale_lr, classical_lr=classical_lr)
     if _is_dataset(train_data):
         size = len(train_data) if batch_size is None else batch_size
         steps_per_epoch = -(-len(train_data) // size)
