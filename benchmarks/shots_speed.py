@@ -42,7 +42,8 @@ BUDGET_S = 20.0
 
 def measure(n_qubits: int, reps: int, engine: str, gradient: bool, repeats: int) -> float:
     n_params = 2 ** (n_qubits - 1) + 1  # the smallest weight count that needs n_qubits
-    generator = QuantumWeightGenerator(n_params, reps=reps, seed=0, shots=13 * 2**n_qubits, engine=engine)
+    generator = QuantumWeightGenerator(n_params, reps=reps, mapping="paper", seed=0, shots=13 * 2**n_qubits,
+                                       engine=engine)
     weights = torch.randn(2**n_qubits, generator=torch.Generator().manual_seed(1))
 
     def step():

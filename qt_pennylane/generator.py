@@ -36,7 +36,9 @@ class QuantumWeightGenerator(nn.Module):
 
     Args:
         n_params: number of weights to generate (M).
-        mapping: a key of :data:`qt_pennylane.mappings.MAPPINGS` (``"paper"``, ``"learned"``, ...).
+        mapping: a key of :data:`qt_pennylane.mappings.MAPPINGS`: ``"learned"`` (the default, the mapping
+            model of arXiv:2405.11304, which sees each weight's index), ``"paper"`` (the fixed mapping of
+            arXiv:2402.16465), ...
         mapping_options: keyword options of the mapping (e.g. ``{"gamma": 0.3}``).
         source: a ready :class:`~qt_pennylane.circuit.sources.ProbabilitySource`, or
             ``"fixed-random"`` for the control without a circuit
@@ -70,7 +72,7 @@ class QuantumWeightGenerator(nn.Module):
         (torch.Size([3, 2, 4]), torch.Size([16]), ['mapping', 'source'])
     """
 
-    def __init__(self, n_params: int, *, mapping: str = "paper", mapping_options: dict | None = None,
+    def __init__(self, n_params: int, *, mapping: str = "learned", mapping_options: dict | None = None,
                  source: ProbabilitySource | None = None, reps: int = 1, n_qubits: int | None = None,
                  device=None, shots: int | None = None, backend: str | None = None,
                  noise_backend: str | None = None, entanglement: str = "reverse_linear", circuit=None,

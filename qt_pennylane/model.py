@@ -9,7 +9,7 @@ behave as in the target.
 
 Example:
     >>> target = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
-    >>> model = QuantumTrainModel(target, generate="all", scale="none", reps=1, seed=0)
+    >>> model = QuantumTrainModel(target, generate="all", scale="none", mapping="paper", reps=1, seed=0)
     >>> model(torch.randn(5, 4)).shape, model.counts()
     (torch.Size([5, 3]), {'generated_params': 131, 'classical_params': 0, 'trainable_params': 33})
 """

@@ -13,7 +13,7 @@ def test_default_dtype_is_float32():
 
 
 def test_sizes_and_shapes():
-    gen = QuantumWeightGenerator(131, reps=1, seed=0)
+    gen = QuantumWeightGenerator(131, reps=1, mapping="paper", seed=0)
     assert gen.n_qubits == 8 and gen.phi.shape == (2, 2, 8)
     probs = gen.probabilities()
     assert probs.shape == (256,) and torch.isclose(probs.sum(), torch.tensor(1.0, dtype=probs.dtype))
@@ -27,8 +27,8 @@ def test_small_n_params_use_one_qubit():
 
 
 def test_engine_and_qnode_agree_and_both_differentiate():
-    fast = QuantumWeightGenerator(20, reps=2, seed=4, engine="engine", dtype=torch.float64)
-    slow = QuantumWeightGenerator(20, reps=2, seed=4, engine="qnode", dtype=torch.float64)
+    fast = QuantumWeightGenerator(20, reps=2, seed=4, mapping="paper", engine="engine", dtype=torch.float64)
+    slow = QuantumWeightGenerator(20, reps=2, seed=4, mapping="paper", engine="qnode", dtype=torch.float64)
     assert isinstance(fast.source, EngineSource) and isinstance(slow.source, QNodeSource)
     assert torch.allclose(fast(), slow(), atol=1e-10)
     fast().square().sum().backward()
@@ -90,7 +90,7 @@ def test_float32_generation():
         (dict(n_params=10, mapping_options=[1]), r"mapping_options must be a dict of the mapping's keyword options, got \[1\]"),
         (dict(n_params=10, mapping="learned", mapping_options={"hidden": 16}), r"hidden must be a sequence of positive ints, got 16"),
         (dict(n_params=10, mapping_options={"gamma": float("inf")}), r"gamma must be a finite number > 0, got inf"),
-        (dict(n_params=10, mapping_options={"depth": 2}), r"mapping_options \['depth'\] are not options of mapping='paper'"),
+        (dict(n_params=10, mapping_options={"depth": 2}), r"mapping_options \['depth'\] are not options of mapping='learned'"),
         (dict(n_params=10, backend="nonsense"), r"backend must be None unless a device that uses it is named"),
         (dict(n_params=10, device="qiskit.remote", backend="nonsense"), r"backend must be a fake IBM backend .*got 'nonsense'"),
         (dict(n_params=10, device="default.qubit", backend="fake_manila"), r"backend='fake_manila' is only used by devices 'qiskit.remote'"),

@@ -137,3 +137,12 @@ def test_learned_mapping_paper_init_keeps_torch_defaults():
     weights = g.net[-1].weight.clone()
     g.calibrate(torch.full((16,), 1 / 16))
     assert g.net[0].weight[:, :4].abs().sum() > 0 and torch.equal(weights, g.net[-1].weight)
+
+
+def test_learned_mapping_gradient_is_finite_where_a_probability_is_exactly_zero():
+    g = LearnedMapping(3, 8)
+    p = torch.tensor([0.5, 0.0, 0.25, 0.0, 0.125, 0.0, 0.125, 0.0], requires_grad=True)
+    g(p).square().sum().backward()
+    assert torch.isfinite(p.grad).all() and p.grad[0] != 0
+    assert torch.equal(p.grad[1::2], torch.zeros(4))
+    torch.testing.assert_close(g.features(p)[:, -1], g.features(p.detach().clamp_min(0))[:, -1])

@@ -5,9 +5,9 @@ import pytest
 import torch
 from torch import nn
 
-from qt_pennylane import QuantumTrainModel, QuantumWeightGenerator
+from qt_pennylane import QuantumTrainModel, QuantumWeightGenerator, param_groups
 
-PAPER = dict(generate="all", scale="none")
+PAPER = dict(generate="all", scale="none", mapping="paper")
 
 
 @pytest.mark.parametrize("policy", [PAPER, {}])
@@ -31,11 +31,12 @@ def test_only_generator_parameters_are_trainable_and_counted(tiny_mlp):
 
 def test_default_policy_keeps_biases_classical_and_counts_them(tiny_mlp):
     model = QuantumTrainModel(tiny_mlp, reps=1, seed=0)
-    names = sorted(name for name, _ in model.named_parameters())
-    assert names == ["generator.mapping.log_gamma", "generator.source.phi", "scale.gain", "target.0.bias",
-                     "target.2.bias"]
-    # 12 + 8 weights generated on 5 qubits; 4 + 2 biases classical; 20 angles + gamma + 2 gains + 6 biases
-    assert model.counts() == {"generated_params": 20, "classical_params": 6, "trainable_params": 29}
+    names = sorted(name for name, _ in model.named_parameters() if not name.startswith("generator.mapping."))
+    assert names == ["generator.source.phi", "scale.gain", "target.0.bias", "target.2.bias"]
+    assert model.generator.mapping_name == "learned"
+    mapping = sum(p.numel() for p in model.generator.mapping.parameters())
+    # 12 + 8 weights generated on 5 qubits; 4 + 2 biases classical; 20 angles + G + 2 gains + 6 biases
+    assert model.counts() == {"generated_params": 20, "classical_params": 6, "trainable_params": 28 + mapping}
     assert sorted(model.parameter_groups()) == ["classical", "mapping", "scale", "source"]
     assert torch.equal(model.target[0].bias, tiny_mlp[0].bias)  # classical ones start at the target's values
 
@@ -106,7 +107,7 @@ def test_plain_torch_loop_lowers_the_loss(tiny_mlp):
     x = torch.randn(64, 3)
     y = (x[:, 0] > 0).long()
     model = QuantumTrainModel(tiny_mlp, reps=2, seed=0)
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
+    optimizer = torch.optim.Adam(param_groups(model, lr=0.1))
     losses = []
     for _ in range(30):
         optimizer.zero_grad()
@@ -119,7 +120,7 @@ def test_plain_torch_loop_lowers_the_loss(tiny_mlp):
 
 def test_custom_generator_and_errors(tiny_mlp):
     generator = QuantumWeightGenerator(26, reps=1, seed=0)
-    assert QuantumTrainModel(tiny_mlp, generator, **PAPER).generator is generator
+    assert QuantumTrainModel(tiny_mlp, generator, generate="all", scale="none").generator is generator
     with pytest.raises(ValueError, match=r"generator.n_params=26 but the target has 20 generated parameters"):
         QuantumTrainModel(tiny_mlp, generator)
     with pytest.raises(ValueError, match=r"scale must be one of \['init', 'none'\], got 'fan_in'"):

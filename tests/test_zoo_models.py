@@ -30,26 +30,27 @@ def data():
     return bars(384, seed=0), bars(256, seed=1)
 
 
-def train_defaults(net, data, epochs, **rates):
+def train_defaults(net, data, epochs):
+    """The package defaults (learned mapping, generated weights, per-tensor scale, its learning rates)."""
     torch.manual_seed(0)
-    model = QuantumTrainModel(net, reps=4, mapping="learned", seed=0)
+    model = QuantumTrainModel(net, reps=4, seed=0)
     loader = DataLoader(data[0], batch_size=32, shuffle=True, generator=torch.Generator().manual_seed(0))
-    history = fit(model, loader, DataLoader(data[1], batch_size=256), epochs=epochs, progress=False, **rates)
+    history = fit(model, loader, DataLoader(data[1], batch_size=256), epochs=epochs, lr=0.03, progress=False)
     return model, history
 
 
 def test_batchnorm_resnet_learns_with_the_defaults(data):
+    # The papers' setting (every parameter from the paper mapping, unscaled) stays at 0.29-0.40 here.
     torch.manual_seed(0)
-    model, history = train_defaults(ResNet(widths=(4, 8, 8)), data, epochs=4, lr=0.03, mapping_lr=1e-3,
-                                    classical_lr=3e-3)
+    model, history = train_defaults(ResNet(widths=(4, 8, 8)), data, epochs=4)
     assert model.counts()["classical_params"] < 0.1 * model.counts()["generated_params"]
-    assert history[-1]["test_accuracy"] > 0.7  # chance: 0.25
+    assert history[-1]["test_accuracy"] > 0.45 and history[-1]["test_accuracy"] > history[0]["test_accuracy"]
 
 
 def test_lstm_learns_with_the_defaults(data):
     torch.manual_seed(0)
-    model, history = train_defaults(RowLSTM(hidden=16), data, epochs=6, lr=0.03, mapping_lr=1e-3, classical_lr=3e-3)
-    assert history[-1]["test_accuracy"] > 0.6  # chance: 0.25
+    model, history = train_defaults(RowLSTM(hidden=16), data, epochs=6)
+    assert history[-1]["test_accuracy"] > 0.8  # chance: 0.25
 
 
 def test_update_bn_recomputes_the_statistics_of_the_final_weights(data):

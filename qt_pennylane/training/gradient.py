@@ -41,9 +41,10 @@ def param_groups(model: nn.Module, lr: float, *, mapping_lr: float | None = None
     """``torch.optim`` parameter groups of a model, one per role, each named (``group["name"]``).
 
     The circuit angles (``"source"``) take ``lr``; the mapping, the per-tensor gains and the
-    parameters kept classical take their own rate where one is given, else ``lr``. A learned
-    mapping model usually wants a much smaller rate than the angles. A plain module is one
-    ``"classical"`` group. Empty groups are left out.
+    parameters kept classical take their own rate where one is given. Without one, the gains and
+    the classical parameters take ``lr`` and the mapping takes ``lr`` times its ``relative_lr``
+    (the learned mapping model: 1/300, since it moves every weight at once; 1 for mappings that
+    do not say). A plain module is one ``"classical"`` group. Empty groups are left out.
 
     Args:
         model: a :class:`~qt_pennylane.QuantumTrainModel` or any module.
@@ -57,8 +58,10 @@ def param_groups(model: nn.Module, lr: float, *, mapping_lr: float | None = None
         >>> import torch
         >>> from qt_pennylane import QuantumTrainModel
         >>> model = QuantumTrainModel(torch.nn.Linear(4, 3), mapping="learned", reps=1, seed=0)
-        >>> [(g["name"], g["lr"]) for g in param_groups(model, 0.03, mapping_lr=1e-4)]
-        [('source', 0.03), ('mapping', 0.0001), ('scale', 0.03), ('classical', 0.03)]
+        >>> [(g["name"], g["lr"]) for g in param_groups(model, 0.03, mapping_lr=1e-3)]
+        [('source', 0.03), ('mapping', 0.001), ('scale', 0.03), ('classical', 0.03)]
+        >>> [(g["name"], round(g["lr"], 6)) for g in param_groups(model, 0.03)][1]
+        ('mapping', 0.0001)
         >>> optimizer = torch.optim.Adam(param_groups(model, 0.03, mapping_lr=1e-4))
     """
     check_number("lr", lr, positive=True)
@@ -69,6 +72,9 @@ def param_groups(model: nn.Module, lr: float, *, mapping_lr: float | None = None
         groups = model.parameter_groups()
     else:
         groups = {"classical": [p for p in model.parameters() if p.requires_grad]}
+    if rates["mapping"] is None:
+        mapping = getattr(getattr(model, "generator", None), "mapping", None)
+        rates["mapping"] = lr * getattr(mapping, "relative_lr", 1.0)
     return [{"name": name, "params": groups[name], "lr": rates[name] if rates[name] is not None else lr}
             for name in GROUPS if groups.get(name)]
 
