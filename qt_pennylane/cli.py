@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, help="directory for summary.json, checkpoint.pt and classical_model.pt")
     train.add_argument("--resume", type=Path, help="checkpoint to continue from")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    from .ntk.cli import add_parser as add_ntk_parser
+
+    add_ntk_parser(commands)
     return parser
 
 
@@ -187,10 +190,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        summary = run_train(args)
+        if args.command == "ntk":
+            from .ntk.cli import run as run_ntk
+
+            summary = run_ntk(args)
+        else:
+            summary = run_train(args)
     except (ValueError, FileNotFoundError, ImportError) as error:
         parser.exit(2, f"qt-pennylane: error: {error}\n")
-    summary.pop("history")
+    summary.pop("history", None)
     print(json.dumps(summary))
     return 0
 

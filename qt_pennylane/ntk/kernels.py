@@ -35,8 +35,8 @@ Example:
     >>> import numpy as np
     >>> x = np.array([[1.0, 0.0], [0.6, 0.8]])
     >>> np.round(fc_erf_ntk(x, depth=1), 4)
-    array([[2.5035, 1.4081],
-           [1.4081, 2.5035]])
+    array([[2.3107, 1.1939],
+           [1.1939, 2.3107]])
 """
 from __future__ import annotations
 
