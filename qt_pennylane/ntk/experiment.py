@@ -205,6 +205,28 @@ def summarize(trials: list[dict]) -> dict:
     return out
 
 
+def trial_kernels(kernel: str, x, x_test, *, depth: int | None = None,
+                  dtype: torch.dtype = torch.float64) -> tuple[np.ndarray, np.ndarray, float | None, int]:
+    """``(K, K_test, k_thresh, depth)`` of one trial's training and test inputs.
+
+    fc-erf: ``depth`` defaults to :func:`~qt_pennylane.ntk.networks.fc_depth` of the training set and
+    ``k_thresh`` is :func:`fc_k_thresh`; cnn-relu: ``depth`` defaults to 96 and ``k_thresh`` is
+    ``None`` (it comes from :func:`cnn_calibration`).
+
+    Example:
+        >>> x = np.eye(6)[:4]
+        >>> k, ks, k_thresh, depth = trial_kernels("fc-erf", x, x[:2], depth=2)
+        >>> k.shape, ks.shape, depth
+        ((4, 4), (2, 4), 2)
+    """
+    check_kernel(kernel)
+    if kernel == "fc-erf":
+        depth = depth if depth is not None else fc_depth(len(x), separation(x))
+        return fc_erf_ntk(x, depth=depth), fc_erf_ntk(x_test, x, depth=depth), fc_k_thresh(depth, x.shape[1]), depth
+    depth = CNN_DEPTH if depth is None else depth
+    return cnn_relu_ntk(x, depth=depth, dtype=dtype), cnn_relu_ntk(x_test, x, depth=depth, dtype=dtype), None, depth
+
+
 def run_experiment(*, kernel: str = "fc-erf", digits=None, n: int = 512, trials: int = 1, seed: int = 0,
                    data_root=None, test_size: int = TEST_SIZE, depth: int | None = None, bootstraps: int = 3,
                    solver: str = "splu", dtype: torch.dtype = torch.float64) -> dict:
@@ -261,13 +283,8 @@ def run_experiment(*, kernel: str = "fc-erf", digits=None, n: int = 512, trials:
     for trial in range(trials):
         x, y = select_digits(train_images, train_labels, digits, n, rng=rng, flatten=flatten)
         xt, yt = select_digits(test_images, test_labels, digits, test_size, rng=rng, flatten=flatten)
-        if kernel == "fc-erf":
-            trial_depth = depth if depth is not None else fc_depth(n, separation(x))
-            k, ks = fc_erf_ntk(x, depth=trial_depth), fc_erf_ntk(xt, x, depth=trial_depth)
-            k_thresh = fc_k_thresh(trial_depth, x.shape[1])
-        else:
-            trial_depth = depth
-            k, ks = cnn_relu_ntk(x, depth=depth, dtype=dtype), cnn_relu_ntk(xt, x, depth=depth, dtype=dtype)
+        k, ks, trial_k_thresh, trial_depth = trial_kernels(kernel, x, xt, depth=depth, dtype=dtype)
+        k_thresh = trial_k_thresh if kernel == "fc-erf" else k_thresh
         depths.append(trial_depth)
         results.append(evaluate(k, ks, y, yt, k_thresh=k_thresh, rng=rng, variant=variant,
                                 thresholds=thresholds, bootstraps=bootstraps, solver=solver))
