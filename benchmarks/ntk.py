@@ -48,7 +48,7 @@ from qt_pennylane.ntk.experiment import (  # noqa: E402
 from qt_pennylane.ntk.gradient_descent import train_gradient_descent  # noqa: E402
 from qt_pennylane.ntk.kernels import cnn_relu_ntk  # noqa: E402
 from qt_pennylane.ntk.solvers import extreme_eigenvalues, solve  # noqa: E402
-from qt_pennylane.ntk.sparsify import sparsify, sparsity_pattern  # noqa: E402
+from qt_pennylane.ntk.sparsification import sparsify, sparsity_pattern  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DATA_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -2,7 +2,7 @@
 
 The infinite-width NTK of the paper's networks (:mod:`~qt_pennylane.ntk.kernels`), the empirical
 NTK of any torch model (:mod:`~qt_pennylane.ntk.empirical`), the paper's sparsification
-(:mod:`~qt_pennylane.ntk.sparsify`), sparse/dense/diagonal solves (:mod:`~qt_pennylane.ntk.solvers`),
+(:mod:`~qt_pennylane.ntk.sparsification`), sparse/dense/diagonal solves (:mod:`~qt_pennylane.ntk.solvers`),
 the quantum linear solve by QSVT in PennyLane (:mod:`~qt_pennylane.ntk.qsvt`, imported on first
 use only) and the paper's experiment (:mod:`~qt_pennylane.ntk.experiment`).
 
@@ -26,8 +26,8 @@ _EXPORTS = {
     "qsvt_solve": "qsvt",
     "run_experiment": "experiment",
     "solve": "solvers",
-    "sparsify": "sparsify",
-    "sparsity_pattern": "sparsify",
+    "sparsify": "sparsification",
+    "sparsity_pattern": "sparsification",
     "train_gradient_descent": "gradient_descent",
 }
 __all__ = sorted(_EXPORTS)

@@ -6,7 +6,7 @@ the test kernel to ``k*/k_thresh ∈ [−1, 1]``, and for each of ``bootstraps``
 (the authors' 3) predict ``sign(f − median f)`` with
 
 * exact: ``f = K_test (K⁻¹ y)`` (dense solve, unclipped test kernel),
-* sparsified: ``f = k̄_test (K̃⁻¹ y)`` (sparse solve of :func:`~qt_pennylane.ntk.sparsify.sparsify`),
+* sparsified: ``f = k̄_test (K̃⁻¹ y)`` (sparse solve of :func:`~qt_pennylane.ntk.sparsification.sparsify`),
 * diagonal: ``f = k̄_test (diag(K)⁻¹ y)``,
 
 with ``k̄_test`` the clipped test kernel. ``k_thresh``: for fc-erf the kernel of two unit vectors
@@ -38,7 +38,7 @@ from .data import check_size, load_split, max_size, parse_digits, select_digits
 from .kernels import cnn_relu_ntk, fc_erf_ntk
 from .networks import CNN_DEPTH, fc_depth, separation
 from .solvers import SOLVERS, extreme_eigenvalues, solve
-from .sparsify import CNN_PERCENTILE, class_thresholds, sparsify, sparsity_pattern
+from .sparsification import CNN_PERCENTILE, class_thresholds, sparsify, sparsity_pattern
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ def cnn_calibration(kernel16, labels16, *, percentile: float = CNN_PERCENTILE) -
 
     ``k_thresh`` is its largest off-diagonal |entry| (the authors'
     ``compute_k_thresh_from_training_set``); ``thresholds`` its class-wise percentiles
-    (:func:`~qt_pennylane.ntk.sparsify.class_thresholds`).
+    (:func:`~qt_pennylane.ntk.sparsification.class_thresholds`).
 
     Example:
         >>> k = np.array([[2.0, 1.0, 0.1, 0.2], [1.0, 2.0, 0.3, 0.1], [0.1, 0.3, 2.0, 0.5], [0.2, 0.1, 0.5, 2.0]])
@@ -123,7 +123,7 @@ def evaluate(kernel_train, kernel_test, y_train, y_test, *, k_thresh: float, rng
         y_test: ``(m,)`` ±1 labels.
         k_thresh: the clipping scale of the test kernel.
         rng: a ``numpy.random.Generator`` for the sparsity patterns.
-        variant: ``"fc"`` or ``"cnn"`` (see :func:`~qt_pennylane.ntk.sparsify.sparsify`).
+        variant: ``"fc"`` or ``"cnn"`` (see :func:`~qt_pennylane.ntk.sparsification.sparsify`).
         thresholds: the CNN thresholds (``variant="cnn"``).
         bootstraps: sparsity patterns per trial (the authors' 3).
         solver: the sparse solve, one of ``"cg"``, ``"splu"`` (:data:`~qt_pennylane.ntk.solvers.SOLVERS`).
