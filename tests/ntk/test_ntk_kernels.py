@@ -115,3 +115,12 @@ def test_depth_rule_and_separation():
 def test_bad_arguments_raise_value_error_naming_them(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_deep_symmetric_kernel_does_not_depend_on_blocking():
+    # at correlation 1 the cross recursion is unstable (slope ≈ 1.23 per layer): the diagonal must come from
+    # each input's own variances, not from a Gram matrix whose rounding depends on the block shape
+    x = _unit_rows(np.random.default_rng(5), (40, 30))
+    a, b = fc_erf_ntk(x, depth=110), fc_erf_ntk(x, depth=110, block_rows=1)
+    np.testing.assert_allclose(a, b, rtol=1e-13)
+    np.testing.assert_allclose(a, a.T, rtol=0)
