@@ -47,7 +47,7 @@ from qt_pennylane.ntk.experiment import (  # noqa: E402
 )
 from qt_pennylane.ntk.gradient_descent import train_gradient_descent  # noqa: E402
 from qt_pennylane.ntk.kernels import cnn_relu_ntk  # noqa: E402
-from qt_pennylane.ntk.solvers import extreme_eigenvalues, solve  # noqa: E402
+from qt_pennylane.ntk.solvers import condition_number, extreme_eigenvalues, solve  # noqa: E402
 from qt_pennylane.ntk.sparsification import sparsify, sparsity_pattern  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -74,6 +74,12 @@ def _timed(fn, *args, **kwargs):
     return out, time.perf_counter() - started
 
 
+def _offdiagonal_ratio(k) -> float:
+    """max |K_ij| (i ≠ j) / min K_ii: how far from diagonal the kernel is (first trial of each n)."""
+    off = np.abs(k - np.diag(np.diag(k))).max()
+    return float(off / np.diag(k).min())
+
+
 def fc_grid(train, test, cfg, seed):
     """The paper's fc-erf grid; returns per-n summaries and each n's first trial (for GD and QSVT)."""
     rows, firsts = [], {}
@@ -88,8 +94,9 @@ def fc_grid(train, test, cfg, seed):
             depths.append(depth)
             if trial == 0:
                 firsts[n] = (x, y, xt, yt, k, depth)
+                ratio = _offdiagonal_ratio(k)
         rows.append({"n": n, "trials": trials, "depths": depths, "seconds": time.perf_counter() - started,
-                     **summarize(results)})
+                     "max_offdiagonal_over_diagonal": ratio, **summarize(results)})
         logger.info("fc n=%d: %s", n, {key: rows[-1][key] for key in ("accuracy_exact", "accuracy_sparse", "kappa")})
     return rows, firsts
 
@@ -123,7 +130,8 @@ def beyond(train, test, cfg, seed):
         _, t_cg = _timed(solve, matrix, y, method="cg")
         _, t_eig = _timed(extreme_eigenvalues, matrix)
         result = evaluate(k, ks, y, yt, k_thresh=k_thresh, rng=rng, variant="fc", bootstraps=1)
-        rows.append({"n": n, "trials": 1, "depths": [depth], **summarize([result]),
+        rows.append({"n": n, "trials": 1, "depths": [depth], "max_offdiagonal_over_diagonal": _offdiagonal_ratio(k),
+                     **summarize([result]),
                      "seconds_kernel": t_kernel, "seconds_sparsify": t_sparsify, "seconds_dense_solve": t_dense,
                      "seconds_splu": t_splu, "seconds_cg": t_cg, "seconds_eigenvalues": t_eig,
                      "nnz": int(matrix.nnz)})
@@ -154,7 +162,8 @@ def cnn(train, test, cfg, seed):
                                     variant="cnn", thresholds=thresholds))
             if trial == 0:
                 firsts[n] = (kp[np.ix_(idx, idx)], yp[idx], thresholds)
-        rows.append({"n": n, "trials": trials, "depths": [depth], **summarize(results)})
+        rows.append({"n": n, "trials": trials, "depths": [depth],
+                     "max_offdiagonal_over_diagonal": _offdiagonal_ratio(firsts[n][0]), **summarize(results)})
         logger.info("cnn n=%d: %s", n, {key: rows[-1][key] for key in ("accuracy_exact", "accuracy_sparse", "kappa")})
     info = {"depth": depth, "dtype": "float32", "pool": cfg["cnn_pool"], "test_size": cfg["cnn_test"],
             "k_thresh": k_thresh, "thresholds": {str(key): value for key, value in thresholds.items()},
@@ -179,7 +188,12 @@ def qsvt(train, cnn_firsts, cfg, seed):
             cases.append(("cnn-relu", sparsify(kc, yc, sparsity_pattern(yc, rng=rng), variant="cnn",
                                                thresholds=thresholds), yc))
         for kernel, matrix, labels in cases:
-            out, seconds = _timed(qsvt_solve, matrix, labels)
+            try:
+                out, seconds = _timed(qsvt_solve, matrix, labels)
+            except RuntimeError as error:  # κ too large for a monomial-basis polynomial: recorded, not run
+                rows.append({"kernel": kernel, "n": n, "kappa": condition_number(matrix), "error": str(error)})
+                logger.info("qsvt %s n=%d: %s", kernel, n, error)
+                continue
             rows.append({"kernel": kernel, "n": n, "overlap": out["overlap"], "kappa": out["kappa"],
                          "degree": out["degree"], "success_probability": out["success_probability"],
                          "n_qubits": out["n_qubits"], "seconds": seconds})

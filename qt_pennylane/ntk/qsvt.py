@@ -13,7 +13,8 @@ The polynomial: ``g(x) = (1 − (1 − x²)^b) / x`` equals ``1/x`` up to ``(1 �
 Somma 2017); its Chebyshev interpolant of odd degree ``d`` is rescaled to max :data:`SCALE` on [−1, 1], with
 ``d`` the smallest odd degree that brings the interpolant's relative error on the domain below ε.
 The monomial coefficients that ``poly_to_angles`` takes grow like 2^d and lose |P| ≤ 1 to rounding
-beyond d ≈ 60, so this simulation is for κ up to about 4 (ε = 10⁻²) and small n (8 … 32 here).
+beyond d ≈ 45, so this simulation is for κ up to about 5 (ε = 10⁻²) and small n (8 … 32 here);
+:func:`inverse_polynomial` refuses larger κ rather than return a polynomial rounding has changed.
 
 PennyLane is imported inside :func:`qsvt_solve` only, so ``import qt_pennylane.ntk`` does not import it.
 
@@ -40,6 +41,9 @@ SCALE = 0.5
 (PennyLane 0.45: an inhomogeneous array in ``_compute_qsp_angle``); 0.5 costs a factor 4 in
 success probability."""
 
+MONOMIAL_TOLERANCE = 1e-3
+"""Largest change of P on [−1, 1] allowed when its Chebyshev coefficients become monomial ones."""
+
 MAX_DEGREE = 151
 """The largest polynomial degree tried."""
 
@@ -56,7 +60,8 @@ def inverse_polynomial(kappa: float, *, epsilon: float = 1e-3) -> tuple[np.ndarr
 
     Raises:
         ValueError: ``kappa < 1`` or ``epsilon`` outside (0, 1).
-        RuntimeError: no odd degree up to :data:`MAX_DEGREE` reaches ``epsilon``.
+        RuntimeError: no odd degree up to :data:`MAX_DEGREE` reaches ``epsilon``, or the degree that
+            does is too high for monomial coefficients (:data:`MONOMIAL_TOLERANCE`; κ above about 5 at ε = 10⁻²).
 
     Example:
         >>> coeffs, s = inverse_polynomial(2.0, epsilon=1e-2)
@@ -86,7 +91,13 @@ def inverse_polynomial(kappa: float, *, epsilon: float = 1e-3) -> tuple[np.ndarr
         rel = np.abs(chebyshev.chebval(domain, cheb) * domain - 1.0).max()
         if rel < epsilon:
             s = SCALE / scale
-            return chebyshev.cheb2poly(cheb) * s, s
+            monomial = chebyshev.cheb2poly(cheb) * s
+            drift = np.abs(np.polynomial.polynomial.polyval(grid, monomial) - s * chebyshev.chebval(grid, cheb)).max()
+            if drift > MONOMIAL_TOLERANCE:
+                raise RuntimeError(
+                    f"kappa={kappa:.4g} needs degree {degree}, whose monomial coefficients (what "
+                    f"qml.poly_to_angles takes) lose the polynomial to rounding: it moves by {drift:.2g} on [-1, 1]")
+            return monomial, s
     raise RuntimeError(f"no odd degree up to {MAX_DEGREE} approximates 1/x to epsilon={epsilon} for kappa={kappa}")
 
 
@@ -107,6 +118,7 @@ def qsvt_solve(matrix, y, *, epsilon: float = 1e-2) -> dict:
     Raises:
         ValueError: not square, ``n`` not a power of 2 in [2, 64], not symmetric, singular, or
             ``y`` of the wrong shape or zero.
+        RuntimeError: κ too large for the polynomial (:func:`inverse_polynomial`).
 
     Example:
         >>> import numpy as np
