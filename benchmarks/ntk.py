@@ -18,8 +18,9 @@ Parts (all on MNIST from ``../shared/data`` beside the repository, or ``--data-r
 
 Usage::
 
-    python benchmarks/ntk.py            # the full run (about 20 minutes on one thread)
+    python benchmarks/ntk.py --data-root ../shared/data   # the full run: 45 min wall on a shared 2-core machine
     python benchmarks/ntk.py --quick    # tiny sizes, writes ntk_quick.json and ntk_quick_*.png
+    python benchmarks/ntk.py --replot   # redraw the PNGs from the committed JSON
 
 Writes ``benchmarks/results/ntk.json`` and ``ntk_accuracy.png``, ``ntk_condition.png``,
 ``ntk_costs.png`` (``*_quick.*`` with ``--quick``), with the command, thread count and platform.
@@ -239,7 +240,13 @@ def plot(result, out_dir: Path, suffix: str):
     fig.savefig(out_dir / f"ntk_accuracy{suffix}.png", dpi=120)
     plt.close(fig)
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    n = [r["n"] for r in fc]
+    axes[2].plot(n, [r["kappa"] - 1 for r in fc], "o-", label="κ(K̃) − 1")
+    axes[2].plot(n, [r["max_offdiagonal_over_diagonal"] for r in fc], "s--",
+                 label="max |K_ij| / min K_ii (first trial)")
+    axes[2].set(xscale="log", yscale="log", xlabel="training points n", title="fc-erf: distance from diagonal")
+    axes[2].legend(fontsize=8)
     for ax, rows, fit, title in ((axes[0], fc, result["fit"]["fc-erf"], "fc-erf"),
                                  (axes[1], cnn_rows, result["fit"]["cnn-relu"], "cnn-relu")):
         n = np.array([r["n"] for r in rows], dtype=float)
@@ -278,12 +285,17 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--data-root", type=Path, default=DATA_ROOT)
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON and PNGs")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--replot", action="store_true", help="redraw the PNGs from the JSON already in --out")
     args = parser.parse_args(argv)
+    suffix = "_quick" if args.quick else ""
+    if args.replot:
+        result = json.loads((args.out / f"ntk{suffix}.json").read_text())
+        plot(result, args.out, suffix)
+        return result
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(1)
     started = time.perf_counter()
     cfg = QUICK if args.quick else FULL
-    suffix = "_quick" if args.quick else ""
     args.out.mkdir(parents=True, exist_ok=True)
     with threadpool_limits(1):
         train = load_split(train=True, data_root=args.data_root)
