@@ -10,8 +10,8 @@ Parts (all on MNIST from ``../shared/data`` beside the repository, or ``--data-r
   each, with the seconds of each stage (kernel, dense solve, sparse LU, CG, eigenvalues).
 - ``cnn``: 1 vs 0, the cnn-relu kernel. Its cost per kernel entry (see ``qt_pennylane.ntk.kernels``)
   rules out the authors' depth 96 and fresh draws per trial here: the benchmark times a few depth-96
-  entries, then uses depth 3, float32, and one kernel on a pool (``--cnn-pool`` training images plus
-  ``--cnn-test`` test images); each trial draws its n training points from the pool.
+  entries, then uses depth 3, float32, and one kernel on a pool of 128 training and 128 test images
+  (``FULL["cnn_pool"]``, ``FULL["cnn_test"]``); each trial draws its n training points from the pool.
 - ``qsvt``: the QSVT solve (PennyLane, default.qubit) of the sparsified fc-erf and cnn-relu kernels
   for n = 8, 16, 32; overlap with the classical solution.
 - ``fit``: κ against n fitted by a + b ln n and by c nᵖ.

@@ -18,11 +18,11 @@ of an n = 16 training kernel, whose class-wise percentiles are also the CNN thre
 Example:
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
-    >>> x = rng.normal(size=(24, 10)); x /= np.linalg.norm(x, axis=1, keepdims=True)
-    >>> y = np.repeat([1.0, -1.0], 12); x[:12, 0] += 0.5
+    >>> y = np.tile([1.0, -1.0], 12)
+    >>> x = rng.normal(size=(24, 10)) + 0.5 * y[:, None]
+    >>> x /= np.linalg.norm(x, axis=1, keepdims=True)
     >>> k = fc_erf_ntk(x, depth=3)
-    >>> trial = evaluate(k[:16, :16], k[16:, :16], y[:16] * 0 + np.repeat([1.0, -1.0], 8), y[16:],
-    ...                  k_thresh=k.max(), rng=rng, bootstraps=2)
+    >>> trial = evaluate(k[:16, :16], k[16:, :16], y[:16], y[16:], k_thresh=k.max(), rng=rng, bootstraps=2)
     >>> sorted(trial["accuracy"])
     ['diagonal', 'exact', 'sparse']
 """

@@ -20,7 +20,7 @@ PennyLane is imported inside :func:`qsvt_solve` only, so ``import qt_pennylane.n
 
 Example:
     >>> import numpy as np
-    >>> k = np.diag([1.0, 2.0, 3.0, 4.0]); k[0, 1] = k[1, 0] = 0.5
+    >>> k = np.diag([2.0, 3.0, 3.0, 4.0]); k[0, 1] = k[1, 0] = 0.5
     >>> result = qsvt_solve(k, np.array([1.0, 1.0, -1.0, -1.0]))
     >>> result["overlap"] > 0.99, result["n_qubits"]
     (True, 4)

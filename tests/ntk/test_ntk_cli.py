@@ -1,7 +1,5 @@
 """``qt-pennylane ntk``: one JSON line; every user error one ``qt-pennylane: error:`` line, exit code 2."""
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -40,9 +38,9 @@ def test_bad_input_gives_one_error_line_and_exit_code_2(mnist_root, capsys, args
     assert captured.err.count("\n") == 1 and captured.err.endswith("\n")
 
 
-def test_missing_data_is_one_error_line_in_a_real_process(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "qt_pennylane.cli", "ntk", "--n", "16", "--data-root", str(tmp_path)],
-                          capture_output=True, text=True)
-    assert done.returncode == 2 and done.stdout == ""
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("qt-pennylane: error: mnist train data not found")
+def test_missing_data_is_one_error_line(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["ntk", "--n", "16", "--data-root", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert stop.value.code == 2 and captured.out == ""
+    assert captured.err.startswith("qt-pennylane: error: mnist train data not found") and captured.err.count("\n") == 1

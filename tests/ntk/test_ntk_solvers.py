@@ -43,6 +43,7 @@ def test_condition_number_dense_and_arpack_paths_agree(monkeypatch):
     assert extreme_eigenvalues(matrix)[0] == pytest.approx(eig.min(), rel=1e-6)
 
 
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
 def test_cg_that_cannot_converge_raises_runtime_error():
     singular = sp.diags(np.r_[np.ones(5), 0.0]).tocsr()  # no solution for a right-hand side with a 6th entry
     with pytest.raises(RuntimeError, match="conjugate gradients did not reach"):
