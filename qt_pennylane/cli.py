@@ -177,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--resume", type=Path, help="checkpoint to continue from")
     add("--overwrite", action="store_true", help="replace the files of a finished run in --out")
     add("--quiet", action="store_true", help="no progress bar")
+    from .ntk.cli import add_parser as add_ntk_parser
+
+    add_ntk_parser(commands)
     return parser
 
 
@@ -314,13 +317,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        summary = run_train(args)
+        if args.command == "ntk":
+            from .ntk.cli import run as run_ntk
+
+            summary = run_ntk(args)
+        else:
+            summary = run_train(args)
     except USER_ERRORS as error:
         message = " ".join(str(error).split()) or type(error).__name__
         parser.exit(2, f"qt-pennylane: error: {message}\n")
     except KeyboardInterrupt:
         parser.exit(130, "qt-pennylane: interrupted; resume with --resume <out>/checkpoint.pt\n")
-    summary.pop("history")
+    summary.pop("history", None)
     print(json.dumps(summary))
     return 0
 
