@@ -113,7 +113,7 @@ class RandomSubspaceGenerator(nn.Module):
     @classmethod
     def from_module(cls, target: nn.Module, *, n_trainable: int, seed: int | None = None, **kwargs):
         """A generator for ``target`` whose θ0 is ``target``'s current parameters (flattened in
-        ``target.parameters()`` order, the order :class:`QuantumTrainModel` uses).
+        ``target.parameters()`` order, the order :class:`~qt_pennylane.QuantumTrainModel` uses).
 
         Example:
             >>> target = torch.nn.Linear(4, 3)
@@ -136,7 +136,7 @@ class SoftmaxPaperGenerator(nn.Module):
     """The paper's mapping fed by a trainable softmax instead of a quantum circuit.
 
     ``N = ceil(log2(n_params))``; ``p = softmax(logits)`` over ``2**N`` trainable logits
-    replaces the circuit's probabilities and :class:`qt_pennylane.mapping.PaperMapping`
+    replaces the circuit's probabilities and :class:`qt_pennylane.mappings.PaperMapping`
     (with its trainable γ) turns ``p`` into θ. Any distribution over ``2**N`` outcomes is
     reachable, so this is the upper bound of what the fixed mapping can express, with
     ``2**N + 1`` trainable numbers (more than the circuit's ``2·N·(reps + 1)``).

@@ -137,7 +137,8 @@ class QNodeSource(ProbabilitySource):
         reps: EfficientSU2 repetitions (ignored when ``circuit`` is given).
         device: a key of :data:`qt_pennylane.devices.DEVICES`, or a PennyLane device object.
         shots: ``None`` (the device's own default), else the shots per evaluation.
-        backend, noise_backend: as in :func:`qt_pennylane.devices.make_device` (names only).
+        backend: as in :func:`qt_pennylane.devices.make_device` (names only).
+        noise_backend: as in :func:`qt_pennylane.devices.make_device` (names only).
         entanglement: EfficientSU2's CNOT pattern (ignored when ``circuit`` is given).
         circuit: ``None`` for Hadamards + EfficientSU2; else a function called as
             ``circuit(angles, wires=wires)`` inside the QNode that applies PennyLane operations,

@@ -49,7 +49,9 @@ class LearnedMapping(nn.Module):
         n_params: M (rows ``0 .. M-1`` are used).
         hidden: widths of G's hidden layers.
         activation: a key of :data:`ACTIVATIONS`.
-        gamma, beta, alpha: the input transform's constants (fixed, the authors' values).
+        gamma: the input transform's γ (fixed, the authors' value).
+        beta: the input transform's β (fixed, the authors' value).
+        alpha: the input transform's α (fixed, the authors' value).
         standardize: divide the centred ``x`` by its standard deviation.
         paper_init: keep PyTorch's default initialization of G (no zeroed bits or biases).
         init_std: the weights' standard deviation after :meth:`calibrate`.

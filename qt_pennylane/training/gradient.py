@@ -49,7 +49,9 @@ def param_groups(model: nn.Module, lr: float, *, mapping_lr: float | None = None
     Args:
         model: a :class:`~qt_pennylane.QuantumTrainModel` or any module.
         lr: the learning rate of the angles (and of every group without its own).
-        mapping_lr, scale_lr, classical_lr: the learning rates of those groups (``None``: ``lr``).
+        mapping_lr: the learning rate of the mapping's parameters (``None``: ``lr``).
+        scale_lr: the learning rate of the per-tensor gains (``None``: ``lr``).
+        classical_lr: the learning rate of the parameters kept classical (``None``: ``lr``).
 
     Raises:
         ValueError: a rate that is not a positive finite number.
@@ -153,7 +155,10 @@ def fit(
         loss_fn: ``None`` (cross-entropy), a name of :data:`~qt_pennylane.training.losses.LOSSES`
             or a callable ``(outputs, targets) -> loss``.
         optimizer: a gradient trainer of :data:`~qt_pennylane.training.registry.TRAINERS`.
-        lr, mapping_lr, scale_lr, classical_lr: learning rates (see :func:`param_groups`).
+        lr: the learning rate of the circuit angles (see :func:`param_groups`).
+        mapping_lr: the mapping's learning rate (``None``: ``lr``).
+        scale_lr: the per-tensor gains' learning rate (``None``: ``lr``).
+        classical_lr: the learning rate of the parameters kept classical (``None``: ``lr``).
         epochs: total epochs (a resumed run continues up to this number).
         batch_size: with a ``Dataset``: the minibatch size (``None``: full batch). Must be ``None``
             with a loader, which has its own.

@@ -134,9 +134,12 @@ def paper_schedule(
 
     Args:
         model: a :class:`~qt_pennylane.QuantumTrainModel`.
-        train_data, test_data: ``Dataset`` s or iterables of ``(inputs, targets)`` batches; the loss
-            always uses the whole training data.
-        periods, phi_iters, gamma_iters: the paper's N_train, N_φ, N_γ (Iris: 21, 100, 10).
+        train_data: a ``Dataset`` or an iterable of ``(inputs, targets)`` batches; the loss always
+            uses the whole training data.
+        test_data: the same kinds, or ``None``.
+        periods: the paper's N_train (Iris: 21).
+        phi_iters: the paper's N_φ (Iris: 100).
+        gamma_iters: the paper's N_γ (Iris: 10).
         cobyla_step: COBYLA's initial trust-region radius in radians (scipy's ``rhobeg``, whose
             default is 1.0).
         gamma_step: the Nelder–Mead simplex's initial step in each parameter (for the paper
