@@ -42,7 +42,7 @@ class OutputFolder:
         overwrite: replace the files of a finished or interrupted run.
 
     Raises:
-        ValueError: ``path`` is an existing file.
+        ValueError: ``path`` is an existing file, lies below a file, or is in a folder this process cannot write.
         FileExistsError: the folder holds another run's files and neither ``resume`` nor ``overwrite`` is set.
     """
 
@@ -54,6 +54,11 @@ class OutputFolder:
             return
         if self.root.exists() and not self.root.is_dir():
             raise ValueError(f"--out {str(self.root)!r} is an existing file; name a folder")
+        existing = next(folder for folder in (self.root, *self.root.absolute().parents) if folder.exists())
+        if not existing.is_dir():
+            raise ValueError(f"--out {str(self.root)!r} cannot be created: {str(existing)!r} is a file, not a folder")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise ValueError(f"--out {str(self.root)!r} cannot be written: no permission to write in {str(existing)!r}")
         if overwrite or resume:
             return
         if (self.root / "summary.json").exists():

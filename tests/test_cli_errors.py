@@ -120,6 +120,20 @@ def test_out_naming_an_existing_file_is_refused_before_training(capsys, no_work,
     assert path.read_text() == "mine"
 
 
+def test_out_below_a_file_is_refused_before_training(capsys, no_work, tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("mine")
+    assert cli_error(capsys, "--out", str(path / "run")) == (
+        f"qt-pennylane: error: --out {str(path / 'run')!r} cannot be created: {str(path)!r} is a file, not a folder\n")
+
+
+def test_out_in_a_folder_without_write_permission_is_refused_before_training(capsys, no_work, tmp_path, monkeypatch):
+    monkeypatch.setattr(os, "access", lambda path, mode: False)  # (the tests may run as root, who may write anywhere)
+    assert cli_error(capsys, "--out", str(tmp_path / "run")) == (
+        f"qt-pennylane: error: --out {str(tmp_path / 'run')!r} cannot be written: no permission to write in "
+        f"{str(tmp_path)!r}\n")
+
+
 def test_a_finished_run_is_replaced_only_with_overwrite(capsys, tmp_path):
     out = tmp_path / "run"
     first = cli_run(capsys, *QUICK, "--out", str(out))
