@@ -56,12 +56,26 @@ def check_finite(model: nn.Module | None, loss: float | None, where: str) -> Non
 
 
 def is_dataset(data) -> bool:
-    """``data`` is a map-style ``Dataset`` with a length (else it is taken as an iterable of batches)."""
+    """``data`` is a map-style ``Dataset`` with a length (else it is taken as an iterable of batches).
+
+    Example:
+        >>> from torch.utils.data import DataLoader, TensorDataset
+        >>> data = TensorDataset(torch.zeros(4, 2), torch.zeros(4))
+        >>> is_dataset(data), is_dataset(DataLoader(data, batch_size=2))
+        (True, False)
+    """
     return isinstance(data, Dataset) and hasattr(data, "__len__")
 
 
 def check_data(name: str, data, allow_none: bool = False) -> None:
-    """Refuse what cannot be training or test data: an empty ``Dataset``, or something that is not iterable."""
+    """Refuse what cannot be training or test data: an empty ``Dataset``, or something that is not iterable.
+
+    Example:
+        >>> check_data("train_data", 5)
+        Traceback (most recent call last):
+        ...
+        ValueError: train_data must be a Dataset of (input, target) pairs or an iterable of (inputs, targets) batches, got 5
+    """
     if data is None and allow_none:
         return
     if is_dataset(data):
