@@ -31,7 +31,6 @@ from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from .._validation import fail
-
 from ..circuit.sampling import random_states, restore_random_states
 from .checkpoint import FORMAT, check_same_config, load_checkpoint, load_model_state, save_atomic
 from .evaluation import evaluate
