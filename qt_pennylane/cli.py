@@ -193,7 +193,8 @@ def check_options(args: argparse.Namespace) -> None:
         raise ValueError(f"{_option(name)} {getattr(args, name)} applies to "
                          f"{'gradient optimizers' if paper else '--optimizer paper'}, not --optimizer {args.optimizer}")
     if args.resume is not None and not args.resume.is_file():
-        raise ValueError(f"--resume {str(args.resume)!r} does not exist")
+        what = "is a folder, not a checkpoint file" if args.resume.is_dir() else "does not exist"
+        raise ValueError(f"--resume {str(args.resume)!r} {what}")
 
 
 def _generate_policy(text: str | None, default):
@@ -227,7 +228,6 @@ def run_train(args: argparse.Namespace) -> dict:
         reps = args.reps if args.reps is not None else defaults["reps"]
         generate = _generate_policy(args.generate, defaults.get("generate", "weights"))
         scale = args.scale or defaults.get("scale", "init")
-        train_set, test_set = task.load(data_root=args.data_root, limit=args.limit)
         from .generation import select_parameters
 
         slots, _ = select_parameters(target, generate)
@@ -235,12 +235,15 @@ def run_train(args: argparse.Namespace) -> dict:
         options = {"hidden": args.hidden} if args.hidden else {}
         n_qubits = qubits_for(mapping, n_generated, **options)
         shots = resolve_shots(args.shots, n_qubits)
+        if shots is not None and shots > 2**40:
+            raise ValueError(f"--shots {args.shots} means {shots} shots on {n_qubits} qubits; at most 2**40 are taken")
         model = QuantumTrainModel(
             target, generate=generate, scale=scale, reps=reps, mapping=mapping, mapping_options=options or None,
             entanglement=args.entanglement, device=args.device, shots=shots, backend=args.backend, seed=args.seed,
             engine=args.engine, shot_noise=args.shot_noise,
         )
         check_trainer(args.optimizer, model)
+        train_set, test_set = task.load(data_root=args.data_root, limit=args.limit)  # after every cheap check
         config = {
             "task": args.task, "n_qubits": n_qubits, "reps": reps, "mapping": mapping, "hidden": args.hidden,
             "generate": generate, "scale": scale, "entanglement": args.entanglement, "device": args.device,

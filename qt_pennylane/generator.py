@@ -26,6 +26,16 @@ _SOURCE_OPTIONS = dict(reps=1, n_qubits=None, device=None, shots=None, backend=N
                        entanglement="reverse_linear", circuit=None, angle_shape=None, engine="auto", shot_noise="fresh")
 
 
+def _refuse_non_finite(module, state_dict, prefix, *unused) -> None:
+    """``load_state_dict`` pre-hook: refuse NaN or infinite angles or mapping values before any is loaded."""
+    for key, value in state_dict.items():
+        if key.startswith(prefix) and isinstance(value, torch.Tensor) and value.is_floating_point():
+            bad = int((~torch.isfinite(value)).sum())
+            if bad:
+                raise ValueError(f"state_dict[{key!r}] must hold finite values, got {bad} NaN or infinite "
+                                 f"of {value.numel()}")
+
+
 class QuantumWeightGenerator(nn.Module):
     """Generates ``n_params`` classical weights from a probability source and a mapping.
 
@@ -64,7 +74,8 @@ class QuantumWeightGenerator(nn.Module):
             states, about twice as fast as ``torch.float64``, which gradient checks use).
 
     Raises:
-        ValueError: for a bad argument, naming it and its value.
+        ValueError: for a bad argument, naming it and its value. ``load_state_dict`` refuses a
+            state with NaN or infinite angles or mapping values, naming the entry, and loads nothing.
 
     Example:
         >>> gen = QuantumWeightGenerator(10, reps=2, mapping="learned", seed=1)
@@ -118,6 +129,7 @@ class QuantumWeightGenerator(nn.Module):
             self.source = source
             self.mapping = make_mapping(mapping, source.n_qubits, n_params, **options).to(dtype)
         self.mapping_name = mapping
+        self.register_load_state_dict_pre_hook(_refuse_non_finite)
         if hasattr(self.mapping, "calibrate"):  # data-dependent init of a learned mapping
             with torch.no_grad():
                 self.mapping.calibrate(self.probabilities())

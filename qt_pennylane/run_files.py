@@ -5,8 +5,9 @@
 * it must be a folder (or not exist yet), never an existing file;
 * a finished run's files (``summary.json``) are replaced only with ``overwrite=True``, and an
   interrupted run's checkpoint only when resuming or overwriting;
-* a lock file (``.lock``, holding the process id) keeps a second run out while the first writes;
-  a lock left by a process that no longer runs is taken over;
+* a lock on the file ``.lock`` (``flock``; the file holds the process id) keeps a second run
+  out while the first runs; the operating system releases it when the run ends, even when
+  the run is killed, so no stale lock is ever left to clear;
 * temporary files that killed writes left behind are removed on entry.
 
 Example:
@@ -32,16 +33,6 @@ class FolderLockedError(FileExistsError):
     """Another running process holds the output folder."""
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class OutputFolder:
     """The output folder of one run (``path=None``: the run writes nothing).
 
@@ -51,7 +42,7 @@ class OutputFolder:
         overwrite: replace the files of a finished or interrupted run.
 
     Raises:
-        ValueError: ``path`` is an existing file.
+        ValueError: ``path`` is an existing file, lies below a file, or is in a folder this process cannot write.
         FileExistsError: the folder holds another run's files and neither ``resume`` nor ``overwrite`` is set.
     """
 
@@ -63,6 +54,11 @@ class OutputFolder:
             return
         if self.root.exists() and not self.root.is_dir():
             raise ValueError(f"--out {str(self.root)!r} is an existing file; name a folder")
+        existing = next(folder for folder in (self.root, *self.root.absolute().parents) if folder.exists())
+        if not existing.is_dir():
+            raise ValueError(f"--out {str(self.root)!r} cannot be created: {str(existing)!r} is a file, not a folder")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise ValueError(f"--out {str(self.root)!r} cannot be written: no permission to write in {str(existing)!r}")
         if overwrite or resume:
             return
         if (self.root / "summary.json").exists():
@@ -89,28 +85,33 @@ class OutputFolder:
         return self
 
     def _acquire(self) -> None:
-        for _ in range(2):
+        import fcntl  # POSIX; the kernel releases the lock when its process ends, however it ends
+
+        while True:
+            fd = os.open(self._lock, os.O_CREAT | os.O_RDWR, 0o644)
             try:
-                fd = os.open(self._lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                try:
-                    pid = int(self._lock.read_text().strip() or 0)
-                except (OSError, ValueError):
-                    pid = 0
-                if pid and _alive(pid):
-                    self._lock = None
-                    raise FolderLockedError(f"--out {str(self.root)!r} is in use by another run (process {pid}); "
-                                            "wait for it or choose another folder") from None
-                self._lock.unlink(missing_ok=True)  # left by a process that no longer runs
-                continue
-            with os.fdopen(fd, "w") as handle:
-                handle.write(str(os.getpid()))
-            return
-        raise FolderLockedError(f"--out {str(self.root)!r}: could not take its lock file {str(self._lock)!r}")
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+                os.close(fd)
+                self._lock = None
+                raise FolderLockedError(f"--out {str(self.root)!r} is in use by another run (process {holder}); "
+                                        "wait for it or choose another folder") from None
+            try:
+                same = os.stat(self._lock).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)  # the previous holder removed the file while we waited for it: take the new one
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
 
     def __exit__(self, *exc) -> None:
         if self._lock is not None:
             self._lock.unlink(missing_ok=True)
+            os.close(self._fd)
             self._lock = None
 
     def write_text(self, name: str, text: str) -> None:

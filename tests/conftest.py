@@ -1,4 +1,4 @@
-"""Shared fixtures: tiny models, the shared data folder, a fresh torch seed per test."""
+"""Shared fixtures: tiny models, the small MNIST-format data shipped in ``tests/data``, a fresh torch seed per test."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +7,9 @@ import pytest
 import torch
 from torch import nn
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+TEST_DATA = Path(__file__).resolve().parent / "data"
+"""The first 512 training and 256 test images of MNIST and 64 + 64 of Fashion-MNIST, in torchvision's raw
+layout, gzip-compressed (``tests/data/make_subset.py`` wrote them; ``tests/data/README.md`` says why)."""
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
@@ -44,7 +46,6 @@ def tiny_mlp() -> nn.Module:
 
 
 @pytest.fixture
-def shared_data() -> Path:
-    if not SHARED_DATA.is_dir():
-        pytest.fail(f"the shared data folder {SHARED_DATA} is missing")
-    return SHARED_DATA
+def data_root() -> Path:
+    """The root of the shipped subsets (holds ``MNIST/raw`` and ``FashionMNIST/raw``); read-only."""
+    return TEST_DATA

@@ -5,12 +5,12 @@ import re
 import pytest
 import torch
 
-from conftest import SHARED_DATA, run_notebook
+from conftest import TEST_DATA, run_notebook
 from qt_pennylane import QuantumTrainModel
 from qt_pennylane.cli import main
 from qt_pennylane.tasks.datasets import mnist_tensors
 from qt_pennylane.mappings import n_qubits_for
-from qt_pennylane.tasks import MnistCNN
+from qt_pennylane.tasks import MnistCNN, load_classical
 from qt_pennylane import evaluate, fit
 
 
@@ -27,13 +27,8 @@ def _one_torch_thread():
 
 @pytest.fixture(scope="module")
 def mnist_subset():
-    """The first 512 training and 256 test images (a module-wide cache: reading the files takes a moment)."""
-    if not SHARED_DATA.is_dir():
-        pytest.fail(f"the shared data folder {SHARED_DATA} is missing")
-    return (
-        mnist_tensors("mnist", train=True, data_root=SHARED_DATA, limit=512),
-        mnist_tensors("mnist", train=False, data_root=SHARED_DATA, limit=256),
-    )
+    """The first 512 training and 256 test images of MNIST, shipped in tests/data (read once per module)."""
+    return mnist_tensors("mnist", train=True, data_root=TEST_DATA), mnist_tensors("mnist", train=False, data_root=TEST_DATA)
 
 
 @pytest.mark.parametrize("activation", [True, False])
@@ -138,16 +133,20 @@ def test_run_killed_after_an_epoch_resumes_exactly_on_mnist(mnist_subset, tmp_pa
     _assert_same_run(straight, full, resumed, history)
 
 
-def test_cli_trains_mnist_and_prints_the_summary(capsys, shared_data):
-    argv = ["train", "--quiet", "--task", "mnist", "--data-root", str(shared_data), "--limit", "256",
-            "--epochs", "1", "--reps", "1", "--batch-size", "64", "--mapping", "paper", "--lr", "0.02"]
+def test_cli_trains_mnist_and_prints_the_summary(capsys, data_root, mnist_subset, tmp_path):
+    argv = ["train", "--quiet", "--task", "mnist", "--data-root", str(data_root), "--limit", "128",
+            "--epochs", "1", "--reps", "1", "--batch-size", "64", "--mapping", "paper", "--lr", "0.02",
+            "--out", str(tmp_path)]
     assert main(argv) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert summary["task"] == "mnist"
+    assert summary["task"] == "mnist" and summary["limit"] == 128
     assert summary["n_qubits"] == 13 and summary["target_params"] == 6690
     assert summary["trainable_params"] == 2 * 13 * 2 + 1  # angles + gamma
     assert summary["mapping"] == "paper" and summary["reps"] == 1
-    assert 0.0 <= summary["test_accuracy"] <= 1.0
+    inputs, targets = (t[:128] for t in mnist_subset[1].tensors)  # --limit cuts the test split too
+    with torch.no_grad():
+        correct = (load_classical(tmp_path / "classical_model.pt")(inputs).argmax(1) == targets).sum().item()
+    assert summary["test_accuracy"] == correct / 128  # the accuracy of the saved network on the first 128
 
 
 def test_cli_with_an_empty_data_root_exits_2_naming_the_folder(capsys, tmp_path):
@@ -162,7 +161,10 @@ def test_cli_with_an_empty_data_root_exits_2_naming_the_folder(capsys, tmp_path)
 
 
 @pytest.mark.notebook
-def test_notebook_runs_end_to_end_in_quick_mode(shared_data, monkeypatch):
+def test_notebook_runs_end_to_end_in_quick_mode_on_the_shipped_subset(monkeypatch):
     # one OpenMP thread: see _one_torch_thread (robust timing on a busy machine)
-    text = run_notebook("mnist_quantum_train.ipynb", monkeypatch, QT_PENNYLANE_DATA=str(shared_data), OMP_NUM_THREADS="1")
+    monkeypatch.delenv("QT_PENNYLANE_DATA", raising=False)  # quick mode needs nothing outside the repository
+    text = run_notebook("mnist_quantum_train.ipynb", monkeypatch, OMP_NUM_THREADS="1")
+    assert f"data from {TEST_DATA}" in text
+    assert "512 training and 256 test images" in text
     assert "no pennylane or qiskit imported" in text

@@ -121,17 +121,51 @@ def test_resume_equals_uninterrupted_run(iris, tmp_path):
     assert [r["phi_evaluations"] for r in resumed] == [r["phi_evaluations"] for r in full]
 
 
+def _record_probabilities(model) -> list[torch.Tensor]:
+    """Every probability vector the model's mapping receives from now on."""
+    seen = []
+    model.generator.mapping.register_forward_pre_hook(lambda module, args: seen.append(args[0].detach().clone()))
+    return seen
+
+
+def _frequencies_of(p: torch.Tensor, shots: int) -> bool:
+    """``p`` is a vector of counts over ``shots`` samples (not exact probabilities)."""
+    counts = p.double() * shots
+    return bool(torch.allclose(counts, counts.round(), atol=1e-3) and counts.round().sum() == shots)
+
+
 @pytest.mark.parametrize("shot_noise", ["fresh", "fixed"])
-def test_schedule_works_with_shots(iris, shot_noise):
+def test_schedule_with_shots_minimizes_the_sampled_loss(iris, shot_noise):
     model = iris_model(shots=2000, shot_noise=shot_noise)
-    history = paper_schedule(model, *iris, periods=1, phi_iters=5, gamma_iters=1, progress=False)
-    assert np.isfinite(history[0]["loss"])
+    inputs, targets = iris[0].tensors
+    with torch.no_grad():
+        before = float(CrossEntropyWithErrorRate()(model(inputs), targets))
+    phi_before = model.generator.phi.detach().clone()
+    seen = _record_probabilities(model)
+    (period,) = paper_schedule(model, *iris, periods=1, phi_iters=5, gamma_iters=1, progress=False)
+    assert len(seen) == period["phi_evaluations"] + period["gamma_evaluations"] + 1  # every evaluation, the export
+    assert all(_frequencies_of(p, 2000) for p in seen)  # each one sampled with the shots
+    assert not torch.equal(model.generator.phi, phi_before)
+    assert period["loss"] < before  # 1.44 -> 1.23 (fresh), 1.31 -> 1.27 (fixed) with these seeds
+    with torch.no_grad():
+        first, second = model.generator.probabilities(), model.generator.probabilities()
+        now = float(CrossEntropyWithErrorRate()(model(inputs), targets))
+    assert torch.equal(first, second) == (shot_noise == "fixed")
+    if shot_noise == "fixed":  # the same random numbers: the recorded loss is the loss of the final angles
+        assert now == pytest.approx(period["loss"], rel=1e-6)
 
 
-def test_schedule_works_with_shots_sampled_by_the_device(iris):
+def test_schedule_with_shots_sampled_by_the_device_runs_one_job_per_loss_evaluation(iris):
+    import pennylane as qml
+
     model = iris_model(shots=2000, engine="qnode")
-    history = paper_schedule(model, *iris, periods=1, phi_iters=2, gamma_iters=1, progress=False)
-    assert np.isfinite(history[0]["loss"])
+    seen = _record_probabilities(model)
+    with qml.Tracker(model.generator.source.resolved.value.device) as tracker:
+        (period,) = paper_schedule(model, *iris, periods=1, phi_iters=2, gamma_iters=1, progress=False)
+    jobs = period["phi_evaluations"] + period["gamma_evaluations"] + 1  # every evaluation, then the export
+    assert tracker.totals["executions"] == jobs and tracker.totals["shots"] == jobs * 2000
+    assert len(seen) == jobs and all(_frequencies_of(p, 2000) for p in seen)
+    assert not torch.equal(seen[0], seen[1])  # the device draws new samples for every evaluation
 
 
 def test_resume_with_fresh_shots_equals_uninterrupted_run(iris, tmp_path):

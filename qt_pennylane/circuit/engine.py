@@ -50,10 +50,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._validation import check_int, check_positive_int
+from .._validation import check_int, check_positive_int, fail
 from .ansatz import angle_shape, entangling_pairs
 
 _COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128}
+
+MEMORY_LIMIT = 8 * 2**30
+"""The largest circuit the engine accepts, in bytes of its estimated memory (:func:`memory_bytes`): 8 GiB."""
+
+DEFAULT_CACHE_BYTES = 2**30
+"""The default ``max_cache_bytes`` of :class:`StatevectorEngine`."""
 
 
 def block_sizes(n_qubits: int, dtype: torch.dtype = torch.float64) -> tuple[int, ...]:
@@ -72,6 +78,54 @@ def block_sizes(n_qubits: int, dtype: torch.dtype = torch.float64) -> tuple[int,
         n_blocks = -(-n_qubits // 4)
     base, extra = divmod(n_qubits, n_blocks)
     return tuple(base + 1 if i < extra else base for i in range(n_blocks))
+
+
+def memory_bytes(n_qubits: int, reps: int, max_cache_bytes: int = DEFAULT_CACHE_BYTES) -> int:
+    """An upper estimate of the engine's memory for one forward and backward pass, in bytes.
+
+    Counted in ``complex128`` (the larger of the two precisions) with ``float64``'s blocks:
+    the block matrices of every layer, ``(reps + 1) · Σ_b 4^k_b`` numbers, which the backward
+    pass reuses; four state vectors of ``2^N`` amplitudes; the cached intermediate states,
+    at most ``max_cache_bytes``; and the angles with their gradient and optimizer state.
+
+    Example:
+        >>> round(memory_bytes(13, 26) / 2**20, 1)   # the paper's MNIST circuit: MiB
+        10.9
+    """
+    sizes = block_sizes(n_qubits, torch.float64)
+    state = 16 << n_qubits
+    per_layer = 16 * sum(4**k for k in sizes) + 4 * 8 * 2 * n_qubits
+    cache = min(reps * len(sizes) * state, max_cache_bytes)
+    return (reps + 1) * per_layer + 4 * state + cache
+
+
+def check_circuit_size(n_qubits: int, reps: int, max_cache_bytes: int = DEFAULT_CACHE_BYTES) -> None:
+    """Refuse a circuit whose :func:`memory_bytes` exceed :data:`MEMORY_LIMIT`, before anything is allocated.
+
+    Raises:
+        ValueError: naming ``n_qubits`` (when even ``reps = 0`` does not fit) or ``reps``, with the
+            largest value that fits.
+
+    Example:
+        >>> check_circuit_size(8, 10**9)
+        Traceback (most recent call last):
+        ...
+        ValueError: reps must be an int <= 863530 on 8 qubits (the engine's memory limit is 8 GiB; reps=1000000000 needs about 8107.2 GiB), got 1000000000
+    """
+    limit = f"the engine's memory limit is {MEMORY_LIMIT / 2**30:g} GiB"
+    if memory_bytes(n_qubits, 0, max_cache_bytes) > MEMORY_LIMIT:
+        largest = max(n for n in range(1, n_qubits) if memory_bytes(n, 0, max_cache_bytes) <= MEMORY_LIMIT)
+        raise fail("n_qubits", f"an int <= {largest} ({limit}; a state of 2**{n_qubits} amplitudes needs about "
+                               f"{memory_bytes(n_qubits, 0, max_cache_bytes) / 2**30:.1f} GiB)", n_qubits)
+    needed = memory_bytes(n_qubits, reps, max_cache_bytes)
+    if needed > MEMORY_LIMIT:
+        low, high = 0, reps  # the largest reps that fits: memory_bytes grows with reps
+        while low < high:
+            middle = (low + high + 1) // 2
+            low, high = (middle, high) if memory_bytes(n_qubits, middle, max_cache_bytes) <= MEMORY_LIMIT \
+                else (low, middle - 1)
+        raise fail("reps", f"an int <= {low} on {n_qubits} qubits ({limit}; reps={reps} needs about "
+                           f"{needed / 2**30:.1f} GiB)", reps)
 
 
 def cnot_permutation(n_qubits: int, entanglement: str = "reverse_linear") -> torch.Tensor:
@@ -298,7 +352,8 @@ class StatevectorEngine(nn.Module):
             vectors; ~15 % slower at 13 qubits, as fast at 20 where memory bandwidth dominates).
 
     Raises:
-        ValueError: for a bad argument, naming it and its value.
+        ValueError: for a bad argument, naming it and its value; a circuit beyond the engine's
+            memory limit (:func:`check_circuit_size`), before anything is allocated.
 
     Example:
         >>> engine = StatevectorEngine(3, reps=2)
@@ -316,12 +371,13 @@ class StatevectorEngine(nn.Module):
         reps: int,
         entanglement: str = "reverse_linear",
         *,
-        max_cache_bytes: int = 2**30,
+        max_cache_bytes: int = DEFAULT_CACHE_BYTES,
     ):
         super().__init__()
         check_positive_int("n_qubits", n_qubits)
         check_int("reps", reps, minimum=0)
         check_int("max_cache_bytes", max_cache_bytes, minimum=0)
+        check_circuit_size(n_qubits, reps, max_cache_bytes)
         perm = cnot_permutation(n_qubits, entanglement)  # validates entanglement
         self.n_qubits, self.reps, self.entanglement = n_qubits, reps, entanglement
         self.max_cache_bytes = max_cache_bytes

@@ -40,6 +40,7 @@ from torch import nn
 
 from .._validation import check_choice, check_dtype, check_int, check_positive_int, check_seed, fail
 from .ansatz import angle_shape, check_entanglement, efficient_su2
+from .engine import check_circuit_size
 from .sampling import SHOT_NOISE, ShotSampler, sampled_probabilities
 
 logger = logging.getLogger(__name__)
@@ -99,8 +100,8 @@ class EngineSource(ProbabilitySource):
         self.entanglement = check_entanglement(entanglement)
         check_choice("shot_noise", shot_noise, SHOT_NOISE)
         check_dtype("dtype", dtype)
+        self.engine = StatevectorEngine(n_qubits, reps, entanglement)  # refuses a circuit too large to run
         self.phi = nn.Parameter(initial_angles(angle_shape(n_qubits, reps), dtype))
-        self.engine = StatevectorEngine(n_qubits, reps, entanglement)
         self.shots = shots
         self.exact = shots is None
         self.sampler = None if shots is None else ShotSampler(shots, noise=shot_noise, seed=seed)
@@ -172,6 +173,7 @@ class QNodeSource(ProbabilitySource):
                 raise fail("angle_shape", "None without circuit= (EfficientSU2's shape follows from reps)", angle_shape)
             self.reps = check_int("reps", reps, minimum=0)
             self.entanglement = check_entanglement(entanglement)
+            check_circuit_size(n_qubits, self.reps)
             shape = globals()["angle_shape"](n_qubits, self.reps)
         else:
             if not callable(circuit):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gzip
 import importlib
+import math
 import os
 import zlib
 from pathlib import Path
@@ -30,6 +31,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 from torch.utils.data import TensorDataset
+
+from .._validation import check_choice, check_positive_int
 
 __all__ = [
     "DATASETS",
@@ -42,6 +45,7 @@ __all__ = [
     "raw_files",
     "load_mnist",
     "mnist_tensors",
+    "check_mnist_arrays",
 ]
 
 DATA_ENV_VAR = "QT_PENNYLANE_DATA"
@@ -79,8 +83,18 @@ _IDX_DTYPES = {
 }
 
 
+_CHUNK = 1 << 24
+"""Bytes read at a time from an IDX file."""
+
+IMAGE_SHAPE = (28, 28)
+"""The shape of one MNIST / Fashion-MNIST image."""
+
+N_CLASSES = 10
+"""Labels run from 0 to ``N_CLASSES - 1``."""
+
+
 class IdxFormatError(ValueError):
-    """A file is not a valid IDX file: wrong magic number, or truncated, or too long."""
+    """A file is not a valid IDX file (wrong magic number, truncated, too long), or not MNIST-shaped data."""
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -126,17 +140,28 @@ def _open(path: Path):
 
 
 def _read_exactly(stream, n_bytes: int, path: Path, what: str) -> bytearray:
-    buffer = bytearray(n_bytes)
-    view = memoryview(buffer)
-    filled = 0
-    while filled < n_bytes:
-        got = stream.readinto(view[filled:])
-        if not got:
+    """``n_bytes`` from ``stream``, read in chunks: memory grows with what the file holds, not with what it claims."""
+    data = bytearray()
+    while len(data) < n_bytes:
+        chunk = stream.read(min(n_bytes - len(data), _CHUNK))
+        if not chunk:
             break
-        filled += got
-    if filled < n_bytes:
-        raise IdxFormatError(f"{path}: truncated IDX file: expected {n_bytes} bytes of {what}, found {filled}")
-    return buffer
+        data += chunk
+    if len(data) < n_bytes:
+        raise IdxFormatError(f"{path}: truncated IDX file: expected {n_bytes} bytes of {what}, found {len(data)}")
+    return data
+
+
+def _stored_size(path: Path, compressed: bool) -> int:
+    """The file's size once decompressed: its size on disk, or gzip's ``ISIZE`` trailer (the size mod 2**32)."""
+    if not compressed:
+        return path.stat().st_size
+    with open(path, "rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        if handle.tell() < 18:  # a gzip header and trailer alone take 18 bytes
+            raise IdxFormatError(f"{path}: corrupt or truncated gzip stream (only {handle.tell()} bytes)")
+        handle.seek(-4, os.SEEK_END)
+        return int.from_bytes(handle.read(4), "little")
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
@@ -147,6 +172,12 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     as a big-endian int32, then the data in C order. Gzip compression is detected from
     the file's first bytes, not its name.
 
+    The size the header claims is checked against the file before any of the data is
+    read: the file's size on disk, or for a gzip file the decompressed size its trailer
+    records (modulo 2**32). A header that claims more than the file holds is refused
+    without allocating memory for it; a gzip file is then read in chunks, so memory grows
+    with what it really holds.
+
     Args:
         path: the file.
 
@@ -156,11 +187,15 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     Raises:
         FileNotFoundError: ``path`` does not exist.
         IdxFormatError: (a ``ValueError``) the magic number is wrong, or the file is
-            shorter or longer than its header says, or its gzip stream is corrupt.
+            shorter or longer than its header says (checked before the data is read), or its
+            gzip stream is corrupt.
 
     Example:
-        >>> read_idx(raw_files("mnist", train=False)[1]).shape  # doctest: +SKIP
-        (10000,)
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "labels-idx1-ubyte"
+        >>> _ = path.write_bytes(bytes([0, 0, 8, 1, 0, 0, 0, 3, 7, 0, 9]))
+        >>> read_idx(path)
+        array([7, 0, 9], dtype=uint8)
     """
     path = Path(path)
     if not path.is_file():
@@ -168,18 +203,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     stream, handle = _open(path)
     try:
         with handle, stream:
-            magic = _read_exactly(stream, 4, path, "magic number")
-            if magic[0] != 0 or magic[1] != 0 or magic[2] not in _IDX_DTYPES or magic[3] == 0:
-                raise IdxFormatError(
-                    f"{path}: not an IDX file: expected a magic number 00 00 <type> <ndim> with type in "
-                    f"{[hex(code) for code in _IDX_DTYPES]} and ndim >= 1, found {bytes(magic).hex(' ')}"
-                )
-            dtype = _IDX_DTYPES[magic[2]]
-            ndim = magic[3]
-            shape = tuple(int(d) for d in np.frombuffer(_read_exactly(stream, 4 * ndim, path, "dimensions"), ">i4"))
-            if any(d < 0 for d in shape):
-                raise IdxFormatError(f"{path}: invalid IDX header: negative dimension in shape {shape}")
-            n_bytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+            dtype, shape, n_bytes = _read_header(stream, path, compressed=stream is not handle)
             data = _read_exactly(stream, n_bytes, path, f"data for shape {shape}")
             extra = len(stream.read(1))
             if extra:
@@ -195,16 +219,65 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     return array
 
 
+def _read_header(stream, path: Path, *, compressed: bool) -> tuple[np.dtype, tuple[int, ...], int]:
+    """The data's dtype, shape and size in bytes from an IDX header, checked against the file's size.
+
+    A header whose shape needs more (or fewer) bytes than the file holds is refused here,
+    before any of the data is read.
+    """
+    magic = _read_exactly(stream, 4, path, "magic number")
+    if magic[0] != 0 or magic[1] != 0 or magic[2] not in _IDX_DTYPES or magic[3] == 0:
+        raise IdxFormatError(
+            f"{path}: not an IDX file: expected a magic number 00 00 <type> <ndim> with type in "
+            f"{[hex(code) for code in _IDX_DTYPES]} and ndim >= 1, found {bytes(magic).hex(' ')}"
+        )
+    dtype, ndim = _IDX_DTYPES[magic[2]], magic[3]
+    shape = tuple(int(d) for d in np.frombuffer(_read_exactly(stream, 4 * ndim, path, "dimensions"), ">i4"))
+    if any(d < 0 for d in shape):
+        raise IdxFormatError(f"{path}: invalid IDX header: negative dimension in shape {shape}")
+    n_bytes = math.prod(shape) * dtype.itemsize
+    claimed, stored = 4 + 4 * ndim + n_bytes, _stored_size(path, compressed)
+    if compressed and claimed % 2**32 != stored:
+        raise IdxFormatError(f"{path}: truncated or damaged gzip IDX file: the header claims shape {shape} "
+                             f"({claimed} bytes), the gzip trailer records {stored} bytes (mod 2**32)")
+    if not compressed and claimed > stored:
+        raise IdxFormatError(f"{path}: truncated IDX file: the header claims shape {shape} ({claimed} bytes), "
+                             f"the file holds {stored} bytes")
+    if not compressed and claimed < stored:
+        raise IdxFormatError(f"{path}: IDX file longer than its header says: shape {shape} takes {claimed} bytes, "
+                             f"the file holds {stored} bytes")
+    return dtype, shape, n_bytes
+
+
 def _check_name(name: str) -> _DatasetInfo:
-    if name not in DATASETS:
-        raise ValueError(f"name={name!r} is not a known dataset; expected one of {sorted(DATASETS)}")
-    return DATASETS[name]
+    return DATASETS[check_choice("name", name, DATASETS)]
 
 
-def _check_backend(backend: str) -> str:
-    if backend not in BACKENDS:
-        raise ValueError(f"backend={backend!r} is not a known backend; expected one of {list(BACKENDS)}")
-    return backend
+def check_mnist_arrays(images: np.ndarray, labels: np.ndarray, images_path: Path, labels_path: Path) -> None:
+    """Refuse files that are valid IDX but not MNIST-shaped: images ``(n, 28, 28)`` of bytes, ``n`` labels in 0–9.
+
+    Raises:
+        IdxFormatError: naming the file and what it holds instead.
+
+    Example:
+        >>> check_mnist_arrays(np.zeros((2, 10, 10), np.uint8), np.zeros(2, np.uint8), Path("img"), Path("lab"))
+        Traceback (most recent call last):
+        ...
+        qt_pennylane.tasks.datasets.IdxFormatError: img: images must have shape (n, 28, 28) and dtype uint8, got shape (2, 10, 10) and dtype uint8
+    """
+    if images.ndim != 3 or tuple(images.shape[1:]) != IMAGE_SHAPE or images.dtype != np.uint8:
+        raise IdxFormatError(f"{images_path}: images must have shape (n, 28, 28) and dtype uint8, got shape "
+                             f"{tuple(images.shape)} and dtype {images.dtype}")
+    if labels.ndim != 1 or labels.dtype != np.uint8:
+        raise IdxFormatError(f"{labels_path}: labels must have shape (n,) and dtype uint8, got shape "
+                             f"{tuple(labels.shape)} and dtype {labels.dtype}")
+    if labels.shape[0] != images.shape[0]:
+        raise IdxFormatError(f"{labels_path}: {labels.shape[0]} labels for the {images.shape[0]} images of "
+                             f"{images_path}")
+    bad = np.flatnonzero(labels >= N_CLASSES)
+    if bad.size:
+        raise IdxFormatError(f"{labels_path}: labels must be in 0..{N_CLASSES - 1}, got {int(labels[bad[0]])} "
+                             f"at index {int(bad[0])} ({bad.size} such labels)")
 
 
 def _file_stems(train: bool) -> tuple[str, str]:
@@ -263,9 +336,15 @@ def _import_torchvision_datasets():
         ) from error
 
 
-def _load_torchvision(datasets_module, info: _DatasetInfo, root: Path, train: bool):
+def _load_torchvision(datasets_module, info: _DatasetInfo, root: Path, train: bool, images_path: Path,
+                      labels_path: Path):
+    for path in (images_path, labels_path):  # the header against the file's size, before torchvision reads it
+        with open(path, "rb") as handle:
+            _read_header(handle, path, compressed=False)
     dataset = getattr(datasets_module, info.torchvision_class)(str(root), train=train, download=False)
-    return dataset.data.to(torch.uint8), dataset.targets.to(torch.int64)
+    images, labels = dataset.data.numpy(), dataset.targets.numpy().astype(np.uint8)
+    check_mnist_arrays(images, labels, images_path, labels_path)
+    return torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64))
 
 
 def load_mnist(
@@ -291,7 +370,9 @@ def load_mnist(
         labels of shape ``(n,)`` with values 0 to 9.
 
     Raises:
-        ValueError: unknown ``name`` or ``backend``, or image and label counts differ.
+        ValueError: unknown ``name`` or ``backend``.
+        IdxFormatError: (a ``ValueError``) a damaged file, images that are not 28×28 bytes, a
+            label count that differs from the image count, or a label outside 0–9.
         DatasetNotFoundError: the files are missing (the message says where it looked).
         ImportError: ``backend="torchvision"`` and torchvision does not import.
 
@@ -301,7 +382,7 @@ def load_mnist(
         (torch.Size([10000, 28, 28]), torch.Size([10000]))
     """
     info = _check_name(name)
-    _check_backend(backend)
+    check_choice("backend", backend, BACKENDS)
     images_path, labels_path = raw_files(name, train=train, data_root=data_root)
     root = resolve_data_root(data_root)
     train = bool(train)
@@ -313,21 +394,17 @@ def load_mnist(
                 f"backend='torchvision' reads only decompressed files, found only {', '.join(compressed)}; "
                 "decompress them (gunzip -k) or use backend='idx'"
             )
-        return _load_torchvision(datasets_module, info, root, train)
+        return _load_torchvision(datasets_module, info, root, train, images_path, labels_path)
     if backend == "auto" and images_path.suffix != ".gz" and labels_path.suffix != ".gz":
         try:
             datasets_module = _import_torchvision_datasets()
         except ImportError:
             pass
         else:
-            return _load_torchvision(datasets_module, info, root, train)
+            return _load_torchvision(datasets_module, info, root, train, images_path, labels_path)
     images = read_idx(images_path)
     labels = read_idx(labels_path)
-    if images.ndim != 3 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
-        raise ValueError(
-            f"{name}: expected images of shape (n, 28, 28) and labels of shape (n,), "
-            f"found {images.shape} in {images_path} and {labels.shape} in {labels_path}"
-        )
+    check_mnist_arrays(images, labels, images_path, labels_path)
     return torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64))
 
 
@@ -360,7 +437,8 @@ def mnist_tensors(
         ``TensorDataset(images, labels)``.
 
     Raises:
-        ValueError: unknown ``name`` or ``backend``, or ``limit`` is not a positive integer.
+        ValueError: unknown ``name`` or ``backend``, ``limit`` not a positive int, or a file
+            that is not MNIST-shaped (see :func:`load_mnist`).
         DatasetNotFoundError: the files are missing.
 
     Example:
@@ -369,8 +447,7 @@ def mnist_tensors(
         (torch.Size([256, 1, 28, 28]), torch.int64)
     """
     info = _check_name(name)
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0):
-        raise ValueError(f"limit={limit!r} must be a positive integer or None")
+    check_positive_int("limit", limit, allow_none=True)
     images, labels = load_mnist(name, train=train, data_root=data_root, backend=backend)
     if limit is not None:
         images, labels = images[:limit], labels[:limit]

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 from .._validation import check_choice, check_number, check_positive_int, check_seed, fail
 from .evaluation import split_batch
-from .loop import RunLog, check_finite
+from .loop import RunLog, check_data, check_finite, is_dataset
 from .losses import resolve_loss
 from .registry import check_trainer
 
@@ -99,21 +99,6 @@ def make_optimizer(name: str, model: nn.Module, lr: float, **rates) -> torch.opt
     return trainer.optimizer(groups, lr=lr)
 
 
-def _is_dataset(data) -> bool:
-    return isinstance(data, Dataset) and hasattr(data, "__len__")
-
-
-def _check_data(name: str, data, allow_none: bool = False) -> None:
-    if data is None and allow_none:
-        return
-    if _is_dataset(data):
-        if len(data) == 0:
-            raise fail(name, "a non-empty dataset", data)
-        return
-    if isinstance(data, (str, bytes)) or not hasattr(data, "__iter__"):
-        raise fail(name, "a Dataset of (input, target) pairs or an iterable of (inputs, targets) batches", data)
-
-
 def fit(
     model: nn.Module,
     train_data,
@@ -187,11 +172,11 @@ def fit(
     check_positive_int("train_eval_limit", train_eval_limit, allow_none=True)
     check_seed("seed", seed, allow_none=False)
     check_choice("lr_schedule", lr_schedule, LR_SCHEDULES)
-    _check_data("train_data", train_data)
-    _check_data("test_data", test_data, allow_none=True)
+    check_data("train_data", train_data)
+    check_data("test_data", test_data, allow_none=True)
     loss_fn = resolve_loss(loss_fn)
     opt = make_optimizer(optimizer, model, lr, mapping_lr=mapping_lr, scale_lr=scale_lr, classical_lr=classical_lr)
-    if _is_dataset(train_data):
+    if is_dataset(train_data):
         size = len(train_data) if batch_size is None else batch_size
         steps_per_epoch = -(-len(train_data) // size)
     else:
@@ -247,7 +232,7 @@ def fit(
 
 def _epoch_batches(train_data, batch_size, seed, epoch):
     """The epoch's ``(inputs, targets)`` batches: a seeded shuffle of a Dataset, or the loader as it is."""
-    if _is_dataset(train_data):
+    if is_dataset(train_data):
         order = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
         size = len(train_data) if batch_size is None else batch_size
         loader = DataLoader(train_data, batch_size=size, shuffle=batch_size is not None, generator=order)

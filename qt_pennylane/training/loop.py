@@ -27,8 +27,10 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from torch.utils.data import Dataset
 from tqdm import tqdm
 
+from .._validation import fail
 from ..circuit.sampling import random_states, restore_random_states
 from .checkpoint import FORMAT, check_same_config, load_checkpoint, load_model_state, save_atomic
 from .evaluation import evaluate
@@ -50,6 +52,37 @@ def check_finite(model: nn.Module | None, loss: float | None, where: str) -> Non
     for name, parameter in (model.named_parameters() if model is not None else ()):
         if parameter.requires_grad and not torch.isfinite(parameter).all():
             raise NonFiniteError(f"parameter {name!r} became non-finite at {where}; lower the learning rate")
+
+
+def is_dataset(data) -> bool:
+    """``data`` is a map-style ``Dataset`` with a length (else it is taken as an iterable of batches).
+
+    Example:
+        >>> from torch.utils.data import DataLoader, TensorDataset
+        >>> data = TensorDataset(torch.zeros(4, 2), torch.zeros(4))
+        >>> is_dataset(data), is_dataset(DataLoader(data, batch_size=2))
+        (True, False)
+    """
+    return isinstance(data, Dataset) and hasattr(data, "__len__")
+
+
+def check_data(name: str, data, allow_none: bool = False) -> None:
+    """Refuse what cannot be training or test data: an empty ``Dataset``, or something that is not iterable.
+
+    Example:
+        >>> check_data("train_data", 5)
+        Traceback (most recent call last):
+        ...
+        ValueError: train_data must be a Dataset of (input, target) pairs or an iterable of (inputs, targets) batches, got 5
+    """
+    if data is None and allow_none:
+        return
+    if is_dataset(data):
+        if len(data) == 0:
+            raise fail(name, "a non-empty dataset", data)
+        return
+    if isinstance(data, (str, bytes)) or not hasattr(data, "__iter__"):
+        raise fail(name, "a Dataset of (input, target) pairs or an iterable of (inputs, targets) batches", data)
 
 
 def exported(model: nn.Module) -> nn.Module:

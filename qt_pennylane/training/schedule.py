@@ -28,7 +28,7 @@ from torch.utils.data import TensorDataset
 
 from .._validation import check_number, check_positive_int, fail
 from .evaluation import batches_of, split_batch
-from .loop import RunLog, check_finite, exported
+from .loop import RunLog, check_data, check_finite, exported
 from .losses import resolve_loss
 from .registry import check_trainer
 
@@ -95,6 +95,8 @@ def full_loss(model: nn.Module, data, loss_fn) -> float:
         inputs, targets = split_batch(batch)
         total += float(loss_fn(model(inputs), targets)) * len(targets)
         count += len(targets)
+    if count == 0:
+        raise fail("train_data", "data with at least one example", data)
     return total / count
 
 
@@ -165,6 +167,8 @@ def paper_schedule(
         check_positive_int(name, value)
     for name, value in (("cobyla_step", cobyla_step), ("gamma_step", gamma_step)):
         check_number(name, value, positive=True)
+    check_data("train_data", train_data)
+    check_data("test_data", test_data, allow_none=True)
     loss_fn = resolve_loss(loss_fn, default="paper")
     phi_group, gamma_group = split_parameters(model)
     phi_budget = sum(p.numel() for p in phi_group) + 1 + phi_iters
