@@ -132,8 +132,8 @@ class LearnedMapping(nn.Module):
         scale = 2.0 ** (self.n_qubits - 1)
         p = probabilities[: self.n_params]
         base = self.beta * torch.tanh(self.gamma * scale * p)
-        seen = base > 0
-        x = torch.where(seen, torch.where(seen, base, torch.ones_like(base)) ** self.alpha, torch.zeros_like(base))
+        zero = base == 0  # NaN stays NaN, so a broken probability is not hidden
+        x = torch.where(zero, torch.zeros_like(base), torch.where(zero, torch.ones_like(base), base) ** self.alpha)
         x = x - x.mean()
         if self.standardize:
             x = x / x.std().clamp_min(1e-12)
