@@ -411,3 +411,26 @@ def test_sharded_batches_on_one_process_are_fits_batches():
     expected = DataLoader(data, batch_size=5, shuffle=True, generator=torch.Generator().manual_seed(3 * 1_000_003 + 2))
     for (x, y), (ex, ey) in zip(DataLoader(data, batch_sampler=sampler), expected, strict=True):
         assert torch.equal(x, ex) and torch.equal(y, ey)
+
+
+def test_shots_a_device_draws_are_refused_when_data_parallel(monkeypatch):
+    sampled_by_device = paper_model(shots=100, engine="qnode")
+    distributed.check_shared_samples(sampled_by_device)  # one process: fine
+    monkeypatch.setattr(distributed, "active", lambda: True)
+    distributed.check_shared_samples(paper_model(shots=100))  # the engine's shots: one shared stream
+    distributed.check_shared_samples(paper_model())
+    with pytest.raises(ValueError, match=r"data-parallel training needs the same shots on every process, but the "
+                                         r"probabilities come from qnode on device 'default.qubit'"):
+        distributed.check_shared_samples(sampled_by_device)
+
+
+def test_the_schedule_loss_over_batches_uses_one_sample_of_the_weights():
+    from qt_pennylane.training.schedule import full_loss
+
+    model = paper_model(shots=100)
+    calls = []
+    model.generator.register_forward_hook(lambda *_: calls.append(1))
+    x, y = blobs(12).tensors
+    batches = [(x[:6], y[:6]), (x[6:], y[6:])]
+    loss = full_loss(model, batches, nn.CrossEntropyLoss())
+    assert len(calls) == 1 and loss > 0  # one sample for both batches, as for one TensorDataset

@@ -26,6 +26,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 import pickle
 
@@ -37,7 +38,12 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset, TensorDataset
 
 from .._validation import check_int, fail
-from ..circuit.sampling import random_states, restore_random_states
+from ..circuit.sampling import ShotSampler, random_states, restore_random_states
+
+
+_NO_FORWARD_BUFFER_SYNC = ("forward_sync_buffers" if "forward_sync_buffers" in
+                           inspect.signature(DistributedDataParallel.__init__).parameters else "broadcast_buffers")
+"""DDP's option that stops the buffer broadcast before every forward pass (renamed in torch 2.13)."""
 
 
 def setup(backend: str | None = None) -> bool:
@@ -195,8 +201,8 @@ class ShardedBatches(Sampler):
 
     Example:
         >>> sampler = ShardedBatches(5, 2, shuffle=False, seed=0)
-        >>> list(sampler), len(sampler)
-        ([[0, 1], [2, 3], [4]], 3)
+        >>> list(sampler), len(sampler), sampler.global_sizes()
+        ([[0, 1], [2, 3], [4]], 3, [2, 2, 1])
     """
 
     def __init__(self, size: int, batch_size: int, *, shuffle: bool, seed: int):
@@ -221,6 +227,10 @@ class ShardedBatches(Sampler):
 
     def __len__(self) -> int:
         return -(-self.size // self.batch_size)
+
+    def global_sizes(self) -> list[int]:
+        """The sizes of the global batches, in order (every epoch's)."""
+        return [min(self.batch_size, self.size - start) for start in range(0, self.size, self.batch_size)]
 
 
 def _device() -> torch.device:
@@ -369,19 +379,50 @@ def sync_model(model: nn.Module) -> None:
     restore_random_states(model, broadcast_object(random_states(model)))
 
 
+def check_shared_samples(model: nn.Module) -> None:
+    """Refuse data-parallel training where the ranks cannot draw the same samples.
+
+    Shots drawn by the engine's :class:`~qt_pennylane.circuit.sampling.ShotSampler` come from a
+    random stream that :func:`sync_model` gives every rank; shots drawn by a device (a QNode with
+    shots, real hardware) come from each rank's own device, so the ranks would train on different
+    weights (and, on hardware, each queue its own jobs).
+
+    Raises:
+        ValueError: data-parallel, for a model whose probabilities a device samples.
+
+    Example:
+        >>> from qt_pennylane import QuantumTrainModel
+        >>> check_shared_samples(QuantumTrainModel(nn.Linear(2, 2), reps=1, shots=100, seed=0))
+    """
+    from .registry import source_of
+
+    source = source_of(model)
+    if not active() or source is None or source.exact:
+        return
+    if not any(isinstance(m, ShotSampler) for m in source.modules()):
+        raise ValueError(f"data-parallel training needs the same shots on every process, but the probabilities come "
+                         f"from {source.description}, which samples on each process's own device; use the engine's "
+                         "shots (device=None or a named statevector simulator with engine='auto') or one process")
+
+
 def wrap(model: nn.Module, **ddp_options) -> nn.Module:
     """``model`` in ``DistributedDataParallel`` (after :func:`sync_model`), or ``model`` itself on one process.
 
     DDP averages the gradients over the ranks in the backward pass. The placeholders
-    (:func:`placeholders`) are excluded from its synchronization. Buffers follow DDP's default:
-    rank 0's are broadcast before every forward pass. BatchNorm thus normalizes each rank's part
-    of a batch with that part's statistics and keeps rank 0's running statistics
+    (:func:`placeholders`) are excluded from its synchronization. Buffers are rank 0's: DDP
+    broadcasts them once here, and the training loop calls :func:`sync_buffers` before each
+    evaluation and checkpoint, where running statistics are read, instead of DDP's broadcast
+    before every forward pass (``forward_sync_buffers=False``: one synchronization less per step; in
+    training BatchNorm normalizes with the batch's statistics and only writes its running ones).
+    BatchNorm thus normalizes each rank's part of a batch with that part's statistics
     (``SyncBatchNorm`` is not used: torch runs it on GPU tensors only, and a generated BatchNorm
     weight is not a parameter it can take over).
 
     Args:
         model: the module to train (on the rank's device).
-        **ddp_options: options of ``DistributedDataParallel`` (e.g. ``find_unused_parameters``).
+        **ddp_options: options of ``DistributedDataParallel`` (e.g. ``find_unused_parameters``,
+            or ``forward_sync_buffers=True`` (before torch 2.13: ``broadcast_buffers=True``) for a
+            module whose training forward reads buffers it updates).
 
     Example:
         >>> net = wrap(nn.Linear(2, 2))   # one process: the module itself
@@ -392,7 +433,7 @@ def wrap(model: nn.Module, **ddp_options) -> nn.Module:
         return model
     sync_model(model)
     DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(model, placeholders(model))
-    return DistributedDataParallel(model, **ddp_options)
+    return DistributedDataParallel(model, **{_NO_FORWARD_BUFFER_SYNC: False, **ddp_options})
 
 
 def optimize_on_main(objective, start: np.ndarray, optimizer) -> np.ndarray:

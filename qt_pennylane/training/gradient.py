@@ -175,11 +175,14 @@ def fit(
 
     Raises:
         ValueError: a bad argument (named), an optimizer that cannot work with the model's
-            probability source, or a checkpoint of another run.
+            probability source, a checkpoint of another run, or (data-parallel) shots sampled by
+            a device (:func:`~qt_pennylane.training.distributed.check_shared_samples`) or a global
+            batch without an example for every process.
         NonFiniteError: the loss or a parameter became NaN or infinite (the step is named).
     """
     distributed.setup()
     check_trainer(optimizer, model, kind="gradient")
+    distributed.check_shared_samples(model)
     check_positive_int("epochs", epochs)
     check_positive_int("batch_size", batch_size, allow_none=True)
     check_positive_int("eval_every", eval_every)
@@ -222,8 +225,7 @@ def fit(
         net.train()
         started = time.perf_counter()
         running, steps = 0.0, 0
-        for inputs, targets in _epoch_batches(train_data, sampler, epoch):
-            share = _share(len(targets))
+        for inputs, targets, share in _epoch_batches(train_data, sampler, epoch):
 
             def closure():
                 opt.zero_grad(set_to_none=True)
@@ -253,23 +255,24 @@ def fit(
     return log.history
 
 
-def _share(count: int) -> float | None:
-    """A rank's loss weight, ``count * W / (global count)``; ``None`` on one process (no weight)."""
-    if not distributed.active():
-        return None
-    (total,) = distributed.all_reduce_sum(count)
-    return count * distributed.world_size() / total
-
-
 def _epoch_batches(train_data, sampler, epoch):
-    """The epoch's ``(inputs, targets)`` batches: this rank's part of a seeded shuffle of a Dataset, or the loader."""
+    """The epoch's ``(inputs, targets, share)``: this rank's part of a seeded shuffle of a Dataset, or the loader's batches.
+
+    ``share`` weights the rank's mean loss, ``count * W / global count`` (``None`` on one
+    process): the global count of a Dataset's batch is known, a loader's is all-reduced.
+    """
     if sampler is not None:
         sampler.set_epoch(epoch)
-        loader = DataLoader(train_data, batch_sampler=sampler)
+        loader, totals = DataLoader(train_data, batch_sampler=sampler), iter(sampler.global_sizes())
     else:
-        loader = train_data
-        sampler = getattr(loader, "sampler", None)
-        if hasattr(sampler, "set_epoch"):
-            sampler.set_epoch(epoch)
+        loader, totals = train_data, None
+        own = getattr(loader, "sampler", None)
+        if hasattr(own, "set_epoch"):
+            own.set_epoch(epoch)
     for batch in loader:
-        yield split_batch(batch)
+        inputs, targets = split_batch(batch)
+        share = None
+        if distributed.active():
+            total = next(totals) if totals is not None else distributed.all_reduce_sum(len(targets))[0]
+            share = len(targets) * distributed.world_size() / total
+        yield inputs, targets, share

@@ -178,11 +178,13 @@ def paper_schedule(
         the rest of its time is the optimizers' own) ``, seconds`` (cumulative wall time).
 
     Raises:
-        ValueError: a bad argument (named), or a checkpoint of another run.
+        ValueError: a bad argument (named), a checkpoint of another run, or (data-parallel) shots
+            sampled by a device (:func:`~qt_pennylane.training.distributed.check_shared_samples`).
         NonFiniteError: the loss became NaN or infinite (the period is named).
     """
     distributed.setup()
     check_trainer("paper", model, kind="schedule")
+    distributed.check_shared_samples(model)
     for name, value in (("periods", periods), ("phi_iters", phi_iters), ("gamma_iters", gamma_iters)):
         check_positive_int(name, value)
     for name, value in (("cobyla_step", cobyla_step), ("gamma_step", gamma_step)):
