@@ -101,6 +101,10 @@ def gradient_runs() -> dict:
     probe = CountingModule(3, 2)
     out["evaluation"] = dict(evaluate(probe, test), seen=probe.seen, parts=(len(distributed.shard(test)),
                                                                           len(distributed.shard(test, count=4))))
+    probe = CountingModule(3, 2)  # a loader is each rank's part already: the first 5 examples, shared out
+    loader = DataLoader(test, batch_size=4, sampler=DistributedSampler(test, shuffle=False)) \
+        if distributed.active() else DataLoader(test, batch_size=4)
+    out["loader_evaluation"] = dict(evaluate(probe, loader, limit=5), seen=probe.seen)
     model = mlp_model(shots=300)
     out["shots"] = outcome(model, fit(model, train, test, epochs=2, batch_size=8, lr=0.05, progress=False))
     kwargs = dict(epochs=3, batch_size=8, lr=0.05, seed=4, progress=False, config={"run": "resume"})
@@ -298,6 +302,8 @@ def test_evaluation_is_sharded_and_all_reduced(gradient):
     for key in ("examples", "accuracy"):
         assert first["evaluation"][key] == second["evaluation"][key] == one["evaluation"][key]
     assert first["evaluation"]["loss"] == second["evaluation"]["loss"] == pytest.approx(one["evaluation"]["loss"])
+    limited = [r["loader_evaluation"] for r in (first, second, one)]
+    assert [r["seen"] for r in limited] == [3, 2, 5] and [r["examples"] for r in limited] == [5, 5, 5]
 
 
 def test_with_shots_both_ranks_draw_the_same_samples_as_one_process(gradient):

@@ -181,12 +181,12 @@ class ShardedBatches(Sampler):
 
     The global batches of an epoch are the index batches of ``DataLoader(range(size), batch_size,
     shuffle, generator)`` with the generator seeded by ``seed * 1_000_003 + epoch``: a one-process
-    ``DataLoader`` over the dataset with that generator gives the same batches. Each global batch is split into ``world_size()``
-    contiguous parts (:func:`part`'s sizes) and this rank gets its part. Unlike
-    ``torch.utils.data.DistributedSampler``, nothing is repeated to even out the ranks and the
-    global batch does not depend on the number of processes, so a run on W processes sees the
-    batches of a run on one. Every part must hold an example: each global batch, the last one
-    included, needs at least W examples.
+    ``DataLoader`` over the dataset with that generator gives the same batches. Each global batch
+    is split into ``world_size()`` contiguous parts (:func:`part`'s sizes) and this rank gets its
+    part. Unlike ``torch.utils.data.DistributedSampler``, nothing is repeated to even out the
+    ranks and the global batch does not depend on the number of processes, so a run on W
+    processes sees the batches of a run on one. Every part must hold an example: each global
+    batch, the last one included, needs at least W examples.
 
     Use it as a ``DataLoader``'s ``batch_sampler``; call :meth:`set_epoch` before each epoch.
 
@@ -222,7 +222,8 @@ class ShardedBatches(Sampler):
 
     def __iter__(self):
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-        for batch in DataLoader(range(self.size), batch_size=self.batch_size, shuffle=self.shuffle, generator=generator):
+        batches = DataLoader(range(self.size), batch_size=self.batch_size, shuffle=self.shuffle, generator=generator)
+        for batch in batches:
             yield batch.tensor_split(self.world)[self.rank].tolist()
 
     def __len__(self) -> int:

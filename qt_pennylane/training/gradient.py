@@ -226,7 +226,6 @@ def fit(
         started = time.perf_counter()
         running, steps = 0.0, 0
         for inputs, targets, share in _epoch_batches(train_data, sampler, epoch):
-
             def closure():
                 opt.zero_grad(set_to_none=True)
                 loss = loss_fn(net(inputs), targets)
@@ -256,7 +255,7 @@ def fit(
 
 
 def _epoch_batches(train_data, sampler, epoch):
-    """The epoch's ``(inputs, targets, share)``: this rank's part of a seeded shuffle of a Dataset, or the loader's batches.
+    """The epoch's ``(inputs, targets, share)``: this rank's part of a Dataset's seeded shuffle, or a loader's batches.
 
     ``share`` weights the rank's mean loss, ``count * W / global count`` (``None`` on one
     process): the global count of a Dataset's batch is known, a loader's is all-reduced.
