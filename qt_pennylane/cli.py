@@ -9,6 +9,14 @@ Example (shell)::
 
 Every user error ends in one line, ``qt-pennylane: error: ...``, naming the option and its
 value, with exit status 2; nothing is trained or written before the options are checked.
+
+Data-parallel on several processes (see :mod:`qt_pennylane.training.distributed`)::
+
+    torchrun --nproc-per-node 2 -m qt_pennylane.cli train --task mnist --data-root ../shared/data --out runs/m
+
+Rank 0 checks the options, takes the ``--out`` folder's lock, writes its files, shows progress
+and prints the summary; an error it finds stops every rank (the other ranks repeat it with their
+rank in the line).
 """
 from __future__ import annotations
 
@@ -18,6 +26,7 @@ import logging
 import math
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 from ._validation import SEED_MAX
@@ -27,6 +36,7 @@ from .mappings import MAPPINGS
 from .run_files import OutputFolder
 from .scaling import SCALES
 from .tasks import TASKS
+from .training import distributed
 from .training.loop import NonFiniteError
 from .training.losses import LOSSES
 from .training.registry import TRAINERS
@@ -216,14 +226,18 @@ def run_train(args: argparse.Namespace) -> dict:
     from .training.losses import make_loss
     from .training.registry import check_trainer
 
-    check_options(args)
+    main = distributed.is_main()
     task = get_task(args.task)
     defaults = task.defaults
     mapping = args.mapping or defaults.get("mapping", "learned")
-    if args.hidden is not None and mapping != "learned":
-        raise ValueError(f"--hidden {args.hidden} applies to --mapping learned, not --mapping {mapping}")
-    folder = OutputFolder(args.out, resume=args.resume is not None, overwrite=args.overwrite)
-    with folder:
+    with ExitStack() as stack:
+        with distributed.agreed():  # rank 0 checks (it alone reads --resume) and takes the folder
+            if main:
+                check_options(args)
+            if args.hidden is not None and mapping != "learned":
+                raise ValueError(f"--hidden {args.hidden} applies to --mapping learned, not --mapping {mapping}")
+            folder = stack.enter_context(OutputFolder(args.out if main else None, resume=args.resume is not None,
+                                                      overwrite=args.overwrite))
         target = task.build_model()
         reps = args.reps if args.reps is not None else defaults["reps"]
         generate = _generate_policy(args.generate, defaults.get("generate", "weights"))
@@ -298,13 +312,14 @@ def run_train(args: argparse.Namespace) -> dict:
             "test_accuracy": history[-1]["test_accuracy"],
             "seconds": round(seconds, 3),
             "torch_threads": torch.get_num_threads(),
+            "processes": distributed.world_size(),
             "history": history,
         }
         if batchnorm:
             from .training.evaluation import evaluate
 
             summary["test_accuracy"] = evaluate(classical, test_set)["accuracy"]
-        if args.out is not None:
+        if args.out is not None and main:
             save_classical(classical, args.task, folder.path("classical_model.pt"))
             folder.write_text("summary.json", json.dumps(summary, indent=2))
     return summary
@@ -319,20 +334,27 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    joined, where = False, ""
     try:
         if args.command == "ntk":
             from .ntk.cli import run as run_ntk
 
             summary = run_ntk(args)
         else:
+            joined = distributed.setup()  # under torchrun: the process group of its environment
+            where = "" if distributed.is_main() else f" (rank {distributed.rank()})"
             summary = run_train(args)
     except USER_ERRORS as error:
         message = " ".join(str(error).split()) or type(error).__name__
-        parser.exit(2, f"qt-pennylane: error: {message}\n")
+        parser.exit(2, f"qt-pennylane: error{where}: {message}\n")
     except KeyboardInterrupt:
         parser.exit(130, "qt-pennylane: interrupted; resume with --resume <out>/checkpoint.pt\n")
+    finally:
+        if joined:
+            distributed.shutdown()
     summary.pop("history", None)
-    print(json.dumps(summary))
+    if not where:
+        print(json.dumps(summary))
     return 0
 
 

@@ -4,6 +4,10 @@ A batch is a pair ``(inputs, targets)``. The loss is the mean of ``loss_fn`` ove
 (weighted by batch size). Accuracy is reported for classification, where the outputs are
 ``(batch, classes)`` scores and the targets integer labels; otherwise it is ``None``.
 
+Data-parallel (:mod:`~qt_pennylane.training.distributed`), every rank evaluates its contiguous
+part of a ``Dataset`` (or its own loader, taken to be its part) and the sums of loss, correct
+predictions and examples are all-reduced: every rank returns the result on all the data.
+
 Example:
     >>> import torch
     >>> from torch.utils.data import TensorDataset
@@ -20,6 +24,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from . import distributed
 from .losses import resolve_loss
 
 
@@ -52,12 +57,18 @@ def evaluate(module: nn.Module, data, loss_fn=None, *, batch_size: int = 2048, l
         data: a ``Dataset`` of ``(input, target)`` pairs or an iterable of ``(inputs, targets)`` batches.
         loss_fn: ``None`` (cross-entropy), a loss name or a callable ``(outputs, targets) -> mean loss``.
         batch_size: batch size when ``data`` is a ``Dataset``.
-        limit: evaluate on the first ``limit`` examples only (``None``: all).
+        limit: evaluate on the first ``limit`` examples only (``None``: all). Data-parallel with a
+            loader: each rank evaluates its share of ``limit`` (:func:`~qt_pennylane.training.distributed.part`).
 
     Returns:
         ``{"loss": float, "accuracy": float | None, "examples": int}``.
     """
     loss_fn = resolve_loss(loss_fn)
+    if distributed.active():
+        if isinstance(data, Dataset) and hasattr(data, "__len__"):
+            data, limit = distributed.shard(data, limit), None
+        elif limit is not None:
+            limit = len(distributed.part(limit))
     was_training = module.training
     module.eval()
     total_loss, correct, count, classification = 0.0, 0, 0, True
@@ -74,6 +85,10 @@ def evaluate(module: nn.Module, data, loss_fn=None, *, batch_size: int = 2048, l
             count += len(targets)
     finally:
         module.train(was_training)
+    if distributed.active():
+        total_loss, correct, count, other = distributed.all_reduce_sum(total_loss, correct, count,
+                                                                       not classification)
+        correct, count, classification = int(correct), int(count), other == 0
     if count == 0:
         raise ValueError("cannot evaluate on an empty dataset")
     return {"loss": total_loss / count, "accuracy": correct / count if classification else None, "examples": count}

@@ -22,6 +22,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from .._validation import check_choice, check_number, check_positive_int, check_seed, fail
+from . import distributed
 from .evaluation import split_batch
 from .loop import RunLog, check_data, check_finite, is_dataset
 from .losses import resolve_loss
@@ -131,6 +132,14 @@ def fit(
     your own loader, resume is exact when its order is (a sampler with ``set_epoch``, such as
     ``DistributedSampler``, is told the epoch).
 
+    Under ``torchrun`` the run is data-parallel (:mod:`~qt_pennylane.training.distributed`): each
+    process takes its part of every global batch of ``batch_size`` (a ``Dataset``) or the batches
+    of its own loader (give it a ``DistributedSampler``), the model runs in
+    ``DistributedDataParallel``, evaluation is sharded, and rank 0 alone writes the checkpoint and
+    shows progress. Each rank's loss is weighted by its share of the global batch, so the step is
+    the gradient of the mean loss over the global batch, as on one process (``loss_fn`` must be a
+    mean over the examples, as the built-in losses are). The returned history is rank 0's, on every rank.
+
     Args:
         model: a :class:`~qt_pennylane.QuantumTrainModel` or any module.
         train_data: a ``Dataset`` of ``(input, target)`` pairs (``fit`` batches and shuffles it) or
@@ -162,10 +171,14 @@ def fit(
 
     Raises:
         ValueError: a bad argument (named), an optimizer that cannot work with the model's
-            probability source, or a checkpoint of another run.
+            probability source, a checkpoint of another run, or (data-parallel) shots sampled by
+            a device (:func:`~qt_pennylane.training.distributed.check_shared_samples`) or a global
+            batch without an example for every process.
         NonFiniteError: the loss or a parameter became NaN or infinite (the step is named).
     """
+    distributed.setup()
     check_trainer(optimizer, model, kind="gradient")
+    distributed.check_shared_samples(model)
     check_positive_int("epochs", epochs)
     check_positive_int("batch_size", batch_size, allow_none=True)
     check_positive_int("eval_every", eval_every)
@@ -176,9 +189,11 @@ def fit(
     check_data("test_data", test_data, allow_none=True)
     loss_fn = resolve_loss(loss_fn)
     opt = make_optimizer(optimizer, model, lr, mapping_lr=mapping_lr, scale_lr=scale_lr, classical_lr=classical_lr)
+    sampler = None
     if is_dataset(train_data):
-        size = len(train_data) if batch_size is None else batch_size
-        steps_per_epoch = -(-len(train_data) // size)
+        sampler = distributed.ShardedBatches(len(train_data), len(train_data) if batch_size is None else batch_size,
+                                             shuffle=batch_size is not None, seed=seed)
+        steps_per_epoch = len(sampler)
     else:
         if batch_size is not None:
             raise fail("batch_size", "None when train_data is a loader (it has its own batch size)", batch_size)
@@ -201,16 +216,21 @@ def fit(
             raise ValueError(f"checkpoint {str(resume)!r} does not hold this optimizer's state: {error}") from None
     train_seconds = log.history[-1]["train_seconds"] if log.history else 0.0
     step = scheduler.last_epoch
+    net = distributed.wrap(model)
     for epoch in log.units():
-        model.train()
+        net.train()
         started = time.perf_counter()
         running, steps = 0.0, 0
-        for inputs, targets in _epoch_batches(train_data, batch_size, seed, epoch):
+        for inputs, targets, share in _epoch_batches(train_data, sampler, epoch):
             def closure():
                 opt.zero_grad(set_to_none=True)
-                loss = loss_fn(model(inputs), targets)
-                loss.backward()
-                return loss
+                loss = loss_fn(net(inputs), targets)
+                if share is None:
+                    loss.backward()
+                    return loss
+                (loss * share).backward()  # DDP averages the ranks' gradients: the global batch's mean
+                (total,) = distributed.all_reduce_sum(float(loss.detach()) * share)
+                return torch.tensor(total / distributed.world_size())  # the same on every rank
 
             loss = float(opt.step(closure).detach())
             scheduler.step()
@@ -230,16 +250,24 @@ def fit(
     return log.history
 
 
-def _epoch_batches(train_data, batch_size, seed, epoch):
-    """The epoch's ``(inputs, targets)`` batches: a seeded shuffle of a Dataset, or the loader as it is."""
-    if is_dataset(train_data):
-        order = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-        size = len(train_data) if batch_size is None else batch_size
-        loader = DataLoader(train_data, batch_size=size, shuffle=batch_size is not None, generator=order)
+def _epoch_batches(train_data, sampler, epoch):
+    """The epoch's ``(inputs, targets, share)``: this rank's part of a Dataset's seeded shuffle, or a loader's batches.
+
+    ``share`` weights the rank's mean loss, ``count * W / global count`` (``None`` on one
+    process): the global count of a Dataset's batch is known, a loader's is all-reduced.
+    """
+    if sampler is not None:
+        sampler.set_epoch(epoch)
+        loader, totals = DataLoader(train_data, batch_sampler=sampler), iter(sampler.global_sizes())
     else:
-        loader = train_data
-        sampler = getattr(loader, "sampler", None)
-        if hasattr(sampler, "set_epoch"):
-            sampler.set_epoch(epoch)
+        loader, totals = train_data, None
+        own = getattr(loader, "sampler", None)
+        if hasattr(own, "set_epoch"):
+            own.set_epoch(epoch)
     for batch in loader:
-        yield split_batch(batch)
+        inputs, targets = split_batch(batch)
+        share = None
+        if distributed.active():
+            total = next(totals) if totals is not None else distributed.all_reduce_sum(len(targets))[0]
+            share = len(targets) * distributed.world_size() / total
+        yield inputs, targets, share

@@ -7,8 +7,12 @@ only its own state (an optimizer's, a scheduler's).
 
 A checkpoint holds the model's ``state_dict``, the trainer's state, the history, the random
 streams of the shot samplers, the run's ``config`` (compared on resume: another model or run is
-refused) and torch's thread count (a resume under another count warns: results then differ in
-the last bits).
+refused), torch's thread count and the number of processes (a resume under another count of
+either warns: results then differ in the last bits).
+
+Data-parallel (:mod:`~qt_pennylane.training.distributed`): rank 0 alone reads the checkpoint it
+resumes from (and checks it: an error stops every rank), writes checkpoints, shows progress and
+logs; every rank gets rank 0's checkpoint state and records, and evaluation is sharded.
 
 Example:
     >>> import torch
@@ -32,6 +36,7 @@ from tqdm import tqdm
 
 from .._validation import fail
 from ..circuit.sampling import random_states, restore_random_states
+from . import distributed
 from .checkpoint import FORMAT, check_same_config, load_checkpoint, load_model_state, save_atomic
 from .evaluation import evaluate
 
@@ -119,22 +124,29 @@ class RunLog:
         if self.resume_path is None:
             return None
         path = self.resume_path
-        state = load_checkpoint(path, required=("format", "model", "config", "history", "done", "random_states"))
-        check_same_config(state["config"], self.config, path)
+        state = distributed.from_main(self._read)
         load_model_state(self.model, state["model"], path)
         restore_random_states(self.model, state["random_states"])
-        threads = state.get("threads")
-        if threads is not None and threads != torch.get_num_threads():
-            warnings.warn(f"checkpoint {str(path)!r} was written with {threads} torch threads, this run has "
-                          f"{torch.get_num_threads()}: results differ from an uninterrupted run in the last bits",
-                          UserWarning, stacklevel=3)
         self.history, self.done = list(state["history"]), int(state["done"])
+        return state
+
+    def _read(self) -> dict:
+        """The checkpoint to resume from, checked against this run; warns where it was run otherwise."""
+        path = self.resume_path
+        state = load_checkpoint(path, required=("format", "model", "config", "history", "done", "random_states"))
+        check_same_config(state["config"], self.config, path)
+        for what, saved, now in (("torch threads", state.get("threads"), torch.get_num_threads()),
+                                 ("processes", state.get("processes"), distributed.world_size())):
+            if saved is not None and saved != now:
+                warnings.warn(f"checkpoint {str(path)!r} was written with {saved} {what}, this run has {now}: "
+                              "results differ from an uninterrupted run in the last bits", UserWarning, stacklevel=5)
         return state
 
     def units(self) -> range:
         """The units still to run, with a progress bar when asked."""
         remaining = range(self.done, self.total)
-        self.bar = tqdm(remaining, desc=self.unit, disable=not self.progress, initial=self.done, total=self.total)
+        self.bar = tqdm(remaining, desc=self.unit, disable=not (self.progress and distributed.is_main()),
+                        initial=self.done, total=self.total)
         return self.bar
 
     def evaluate(self, train_data, test_data, loss_fn=None, *, train_limit: int | None = None,
@@ -142,7 +154,9 @@ class RunLog:
         """Training and test loss and accuracy of the exported model (or of ``plain``, exported already).
 
         With shots every export draws a new sample: pass the one already drawn to measure those weights.
+        Data-parallel, every rank takes rank 0's buffers (BatchNorm statistics) first.
         """
+        distributed.sync_buffers(self.model)
         plain = exported(self.model) if plain is None else plain
         train = evaluate(plain, train_data, loss_fn, limit=train_limit)
         record = {"train_loss": train["loss"], "train_accuracy": train["accuracy"]}
@@ -154,19 +168,22 @@ class RunLog:
         return record
 
     def record(self, record: dict) -> None:
-        """Append a unit's record to the history; show it."""
+        """Append a unit's record (rank 0's, on every rank) to the history; show it."""
+        record = distributed.broadcast_object(record)
         self.history.append(record)
         if self.bar is not None:
             self.bar.set_postfix({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in record.items()
                                   if k in ("loss", "test_accuracy")})
-        logger.info("%s %d: %s", self.unit, record[self.unit], record)
+        if distributed.is_main():
+            logger.info("%s %d: %s", self.unit, record[self.unit], record)
 
     def save(self, done: int, trainer_state: dict) -> None:
-        """Write the checkpoint after ``done`` units (when a checkpoint file was given)."""
+        """Write the checkpoint after ``done`` units (when a checkpoint file was given; rank 0 only)."""
         self.done = done
-        if self.checkpoint is None:
+        if self.checkpoint is None or not distributed.is_main():
             return
         save_atomic({"format": FORMAT, "config": self.config, "model": self.model.state_dict(),
                      "trainer": trainer_state, "history": self.history, "done": done,
-                     "random_states": random_states(self.model), "threads": torch.get_num_threads()},
+                     "random_states": random_states(self.model), "threads": torch.get_num_threads(),
+                     "processes": distributed.world_size()},
                     self.checkpoint)

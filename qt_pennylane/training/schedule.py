@@ -4,6 +4,13 @@ Parameters cross to scipy as flat float64 numpy vectors and back; every loss eva
 under ``torch.no_grad()`` on the whole training set, so no backward pass is ever run and the
 schedule works on any device, with or without shots.
 
+Data-parallel (under ``torchrun``, :mod:`~qt_pennylane.training.distributed`): rank 0 runs scipy
+and broadcasts each point it asks for; every rank generates the weights of that point (the same
+calls on every rank, so the same samples with shots) and sums the loss over its contiguous part
+of the training data; the loss is the all-reduced sum divided by the global count. For a mean
+loss such as the paper's CE + error rate (a sum of cross-entropies plus a count of errors, over
+the examples) this is the one-process value up to the order of floating-point sums.
+
 Example:
     >>> from qt_pennylane import QuantumTrainModel
     >>> from qt_pennylane.tasks import get_task
@@ -27,6 +34,7 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from .._validation import check_number, check_positive_int, fail
+from . import distributed
 from .evaluation import batches_of, split_batch
 from .loop import RunLog, check_data, check_finite, exported
 from .losses import resolve_loss
@@ -86,18 +94,34 @@ class _Objective:
 
 @torch.no_grad()
 def full_loss(model: nn.Module, data, loss_fn) -> float:
-    """The loss of ``model`` on all of ``data``: one pass for a ``TensorDataset``, else the example-weighted mean."""
-    if isinstance(data, TensorDataset):
+    """The loss of ``model`` on all of ``data``: one pass for a ``TensorDataset``, else the example-weighted mean.
+
+    The weights are generated once (one sample with shots) for the whole of ``data``.
+    Data-parallel, ``data`` is this rank's part and the result is the mean over all ranks' parts.
+    """
+    if isinstance(data, TensorDataset) and not distributed.active():
         inputs, targets = data.tensors
         return float(loss_fn(model(inputs), targets))
-    total, count = 0.0, 0
-    for batch in batches_of(data):
-        inputs, targets = split_batch(batch)
-        total += float(loss_fn(model(inputs), targets)) * len(targets)
-        count += len(targets)
+    if isinstance(data, TensorDataset):  # this rank's part, perhaps empty: the weights are generated regardless
+        inputs, targets = data.tensors
+        outputs = model(inputs)
+        total, count = (float(loss_fn(outputs, targets)) * len(targets), len(targets)) if len(targets) else (0.0, 0)
+    else:
+        plain, total, count = exported(model), 0.0, 0
+        for batch in batches_of(data):
+            inputs, targets = split_batch(batch)
+            total += float(loss_fn(plain(inputs), targets)) * len(targets)
+            count += len(targets)
+    total, count = distributed.all_reduce_sum(total, count)
     if count == 0:
         raise fail("train_data", "data with at least one example", data)
     return total / count
+
+
+def _minimize(objective: _Objective, start: np.ndarray, settings: dict) -> np.ndarray:
+    """``scipy.optimize.minimize(objective, start, **settings).x``, run by rank 0 (every rank evaluates)."""
+    return distributed.optimize_on_main(objective, start,
+                                        lambda f, x0: scipy.optimize.minimize(f, x0, **settings).x)
 
 
 def paper_schedule(
@@ -159,10 +183,13 @@ def paper_schedule(
         the rest of its time is the optimizers' own) ``, seconds`` (cumulative wall time).
 
     Raises:
-        ValueError: a bad argument (named), or a checkpoint of another run.
+        ValueError: a bad argument (named), a checkpoint of another run, or (data-parallel) shots
+            sampled by a device (:func:`~qt_pennylane.training.distributed.check_shared_samples`).
         NonFiniteError: the loss became NaN or infinite (the period is named).
     """
+    distributed.setup()
     check_trainer("paper", model, kind="schedule")
+    distributed.check_shared_samples(model)
     for name, value in (("periods", periods), ("phi_iters", phi_iters), ("gamma_iters", gamma_iters)):
         check_positive_int(name, value)
     for name, value in (("cobyla_step", cobyla_step), ("gamma_step", gamma_step)):
@@ -175,29 +202,25 @@ def paper_schedule(
     log = RunLog(model, total=periods, unit="period", checkpoint=checkpoint, resume=resume, config=config,
                  progress=progress)
     log.resume()
+    distributed.sync_model(model)
+    part = distributed.shard(train_data)
     seconds = log.history[-1]["seconds"] if log.history else 0.0
     model.eval()
     for period in log.units():
         started = time.perf_counter()
         with threadpool_limits(limits=1, user_api="blas"):  # COBYLA's many small matrix products
-            phi_objective = _Objective(model, phi_group, train_data, loss_fn)
-            result = scipy.optimize.minimize(
-                phi_objective, flatten(phi_group), method="COBYLA",
-                options={"maxiter": phi_budget, "rhobeg": cobyla_step},
-            )
-            assign(phi_group, result.x)
-            gamma_objective = _Objective(model, gamma_group, train_data, loss_fn)
+            phi_objective = _Objective(model, phi_group, part, loss_fn)
+            cobyla = {"method": "COBYLA", "options": {"maxiter": phi_budget, "rhobeg": cobyla_step}}
+            assign(phi_group, _minimize(phi_objective, flatten(phi_group), cobyla))
+            gamma_objective = _Objective(model, gamma_group, part, loss_fn)
             if gamma_group:
                 start = flatten(gamma_group)
                 simplex = np.vstack([start, start + gamma_step * np.eye(start.size)])
-                result = scipy.optimize.minimize(
-                    gamma_objective, start, method="Nelder-Mead",
-                    options={"maxiter": gamma_iters, "initial_simplex": simplex},
-                )
-                assign(gamma_group, result.x)
+                nelder_mead = {"method": "Nelder-Mead", "options": {"maxiter": gamma_iters, "initial_simplex": simplex}}
+                assign(gamma_group, _minimize(gamma_objective, start, nelder_mead))
         seconds += time.perf_counter() - started
         plain = exported(model)  # one sample with shots: the weights the record describes
-        loss = full_loss(plain, train_data, loss_fn)
+        loss = full_loss(plain, part, loss_fn)
         check_finite(model, loss, f"period {period + 1}")
         record = {"period": period + 1, "loss": loss}
         record.update(log.evaluate(train_data, test_data, loss_fn, plain=plain))
