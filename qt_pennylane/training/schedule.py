@@ -113,6 +113,7 @@ def paper_schedule(
     resume: str | Path | None = None,
     config: dict | None = None,
     progress: bool = True,
+    confirm: bool = False,
 ) -> list[dict]:
     """Train with the schedule of arXiv:2402.16465 (``METHOD.md`` §4).
 
@@ -147,6 +148,8 @@ def paper_schedule(
         resume: a checkpoint to continue from (the same ``config`` is required).
         config: settings stored in the checkpoint and compared on resume.
         progress: show a progress bar over periods.
+        confirm: run on real hardware even above the estimate's confirmation threshold
+            (:mod:`qt_pennylane.devices.estimate`; the schedule's count is an upper bound).
 
     Returns:
         One dict per period: ``period, loss, train_loss, train_accuracy, test_loss, test_accuracy,
@@ -156,6 +159,7 @@ def paper_schedule(
     Raises:
         ValueError: a bad argument (named), or a checkpoint of another run.
         NonFiniteError: the loss became NaN or infinite (the period is named).
+        UnconfirmedRunError: a costly run on real hardware without ``confirm=True``.
     """
     check_trainer("paper", model, kind="schedule")
     for name, value in (("periods", periods), ("phi_iters", phi_iters), ("gamma_iters", gamma_iters)):
@@ -168,6 +172,12 @@ def paper_schedule(
     log = RunLog(model, total=periods, unit="period", checkpoint=checkpoint, resume=resume, config=config,
                  progress=progress)
     log.resume()
+    if getattr(getattr(getattr(model, "generator", None), "source", None), "hardware", False):
+        from ..devices.estimate import plan_schedule, preflight
+
+        preflight(model, plan_schedule(periods=periods, phi_iters=phi_iters, gamma_iters=gamma_iters,
+                                       n_angles=sum(p.numel() for p in phi_group),
+                                       n_other=sum(p.numel() for p in gamma_group), done=log.done), confirm=confirm)
     seconds = log.history[-1]["seconds"] if log.history else 0.0
     model.eval()
     for period in log.units():
