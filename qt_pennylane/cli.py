@@ -51,7 +51,7 @@ REMOTE_DEVICES = ("qiskit.remote", "qiskit.ibmq")
 
 SCHEDULE_DEFAULTS = dict(periods=21, phi_iters=100, gamma_iters=10, cobyla_step=0.5, gamma_step=0.2, loss="paper")
 
-SPSA_DEFAULTS = dict(lr=0.2, perturbation=0.15, lr_decay=0.602, perturbation_decay=0.101)
+SPSA_DEFAULTS = dict(lr=1.0, perturbation=0.15, lr_decay=0.602, perturbation_decay=0.101)
 """SPSA's defaults (those of :func:`qt_pennylane.training.spsa.spsa`)."""
 
 CONFIG_SETTINGS = {"paper": ("phi_iters", "gamma_iters", "cobyla_step", "gamma_step", "loss"),

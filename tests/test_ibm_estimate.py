@@ -13,6 +13,7 @@ from torch.utils.data import TensorDataset
 from qt_pennylane import QuantumTrainModel, fit, paper_schedule, spsa
 from qt_pennylane.circuit.qiskit_sampler import SamplerSource
 from qt_pennylane.devices import ibm
+from qt_pennylane.training.registry import check_trainer
 from qt_pennylane.devices.estimate import (
     CONFIRM_ABOVE_SECONDS,
     JOB_SECONDS,
@@ -159,6 +160,9 @@ def test_a_costly_hardware_run_needs_confirming(data, mocked_hardware, caplog):
     source = SamplerSource(2, reps=0, backend="ibm_fakeville", shots=50_000, seed=0)
     assert source.hardware and FAKE_TOKEN not in repr(source)
     model = _model(source)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one job per step: no warning about parameter-shift's 2P + 1 jobs
+        check_trainer("adam", model)
     for train in (lambda: spsa(model, data, loss_fn=LOSS, epochs=2, progress=False),
                   lambda: fit(model, data, loss_fn=LOSS, epochs=2, progress=False),
                   lambda: paper_schedule(model, data, periods=1, phi_iters=2, gamma_iters=1, loss_fn=LOSS,

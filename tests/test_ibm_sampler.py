@@ -145,6 +145,7 @@ def test_a_model_trains_through_it_one_job_per_step(tiny_mlp):
     (dict(backend=7), r"backend must be a backend name \('fake_manila', 'ibm_brisbane', \.\.\.\) or a Qiskit BackendV2, got 7"),
     (dict(backend="fake_manila", calibration_shots=100), r"calibration_shots must be None unless mitigate=True, got 100"),
     (dict(backend="fake_manila", mitigate="yes"), r"mitigate must be True or False, got 'yes'"),
+    (dict(backend="fake_manila", mitigate=True, calibration_shots=0), r"calibration_shots must be a positive int, got 0"),
     (dict(backend="fake_manila", shots=0), r"shots must be None \(exact\) or a positive int"),
     (dict(backend="fake_manila", optimization_level=4), r"optimization_level must be an int >= 0 and <= 3, got 4"),
     (dict(backend="fake_nowhere"), r"backend='fake_nowhere' is not a known fake IBM backend"),

@@ -118,11 +118,17 @@ def test_registry_entry_and_entry_points(tiny_mlp, data):
         paper_schedule(tiny_mlp, data, progress=False)
 
 
-def test_the_cli_defaults_are_the_functions():
+def test_the_defaults_are_the_benchmarks_selection():
+    """The CLI's and the function's defaults are what ``benchmarks/hardware.py --only spsa_tuning`` selected."""
     import inspect
+    import json
+    from pathlib import Path
 
     defaults = {k: v.default for k, v in inspect.signature(_module().spsa).parameters.items()}
     assert {k: defaults[k] for k in SPSA_DEFAULTS} == SPSA_DEFAULTS
+    results = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "hardware_spsa_tuning.json"
+    selected = json.loads(results.read_text())["selected"]
+    assert {k: defaults[k] for k in ("lr", "perturbation")} == {k: selected[k] for k in ("lr", "perturbation")}
 
 
 @pytest.mark.parametrize("kwargs, match", [

@@ -173,7 +173,8 @@ class SamplerSource(ProbabilitySource):
         check_bool("mitigate", mitigate)
         if calibration_shots is not None and not mitigate:
             raise fail("calibration_shots", "None unless mitigate=True", calibration_shots)
-        calibration_shots = check_positive_int("calibration_shots", calibration_shots or CALIBRATION_SHOTS)
+        calibration_shots = check_positive_int(
+            "calibration_shots", CALIBRATION_SHOTS if calibration_shots is None else calibration_shots)
         check_int("optimization_level", optimization_level, minimum=0, maximum=3)
         seed = check_seed("seed", seed)
         check_dtype("dtype", dtype)
