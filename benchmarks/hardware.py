@@ -26,7 +26,7 @@ Experiments (``--only NAME`` runs one):
   steps) with the same settings (not tuned for them). The jobs and estimated QPU time each run would cost on
   IBM hardware through SamplerSource are recorded.
 - ``fake_spsa``: SPSA on ``fake_guadalupe`` (noise and 1024 shots, batch mode, M3 mitigation) with the
-  selected settings for 300 steps, seeds 0: test accuracy, jobs, and the estimate beside what it submitted.
+  selected settings for 300 steps, seed 0: test accuracy, jobs, and the estimate beside what it submitted.
 
 Writes ``benchmarks/results/hardware_<experiment>.json`` with the command and machine. The machine is
 shared with other work: compare times measured in the same run (ratios), not across runs.
