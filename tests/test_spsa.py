@@ -96,6 +96,15 @@ def test_resume_from_another_trainer_is_refused(tiny_mlp, data, tmp_path):
         spsa(_model(tiny_mlp), data, epochs=2, resume=tmp_path / "c.pt", progress=False)
 
 
+def test_spsa_over_batches_without_a_length(tiny_mlp, data):
+    class Stream:  # an iterable of batches with no len()
+        def __iter__(self):
+            yield data.tensors
+
+    history = spsa(_model(tiny_mlp), Stream(), epochs=2, progress=False)
+    assert [r["epoch"] for r in history] == [1, 2]
+
+
 def test_spsa_on_a_plain_module(data):
     module = torch.nn.Linear(3, 2)
     history = spsa(module, data, epochs=3, progress=False)

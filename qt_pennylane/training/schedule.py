@@ -30,7 +30,7 @@ from .._validation import check_number, check_positive_int, fail
 from .evaluation import batches_of, split_batch
 from .loop import RunLog, check_finite, exported
 from .losses import resolve_loss
-from .registry import check_trainer
+from .registry import check_trainer, source_of
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ def paper_schedule(
     log = RunLog(model, total=periods, unit="period", checkpoint=checkpoint, resume=resume, config=config,
                  progress=progress)
     log.resume()
-    if getattr(getattr(getattr(model, "generator", None), "source", None), "hardware", False):
+    if getattr(source_of(model), "hardware", False):
         from ..devices.estimate import plan_schedule, preflight
 
         preflight(model, plan_schedule(periods=periods, phi_iters=phi_iters, gamma_iters=gamma_iters,

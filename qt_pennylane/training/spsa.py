@@ -177,10 +177,11 @@ def spsa(
     total_steps = epochs * steps_per_epoch if steps_per_epoch is not None else None
     if stability is None:
         stability = 0.1 * total_steps if total_steps is not None else 0.0
-    preflight(model, plan_epochs("spsa", epochs=epochs, steps_per_epoch=steps_per_epoch, eval_every=eval_every,
-                                 done=log.done), confirm=confirm)
-    evaluator = _Step(model, parameters, loss_fn)
     source = source_of(model)
+    if getattr(source, "hardware", False):
+        preflight(model, plan_epochs("spsa", epochs=epochs, steps_per_epoch=steps_per_epoch, eval_every=eval_every,
+                                     done=log.done), confirm=confirm)
+    evaluator = _Step(model, parameters, loss_fn)
     train_seconds = log.history[-1]["train_seconds"] if log.history else 0.0
     model.eval()
     for epoch in log.units():
