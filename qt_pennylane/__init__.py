@@ -19,6 +19,8 @@ _EXPORTS = {
     "fit": "training.gradient",
     "param_groups": "training.gradient",
     "paper_schedule": "training.schedule",
+    "spsa": "training.spsa",
+    "SamplerSource": "circuit.qiskit_sampler",
     "update_bn": "training.batchnorm",
     "evaluate": "training.evaluation",
     "CrossEntropyWithErrorRate": "training.losses",

@@ -6,6 +6,8 @@ Example (shell)::
     qt-pennylane train --task iris --optimizer paper --periods 21 --phi-iters 100 --gamma-iters 10
     qt-pennylane train --task iris --optimizer paper --device default.qubit --shots 13x
     qt-pennylane train --task mnist --data-root ../shared/data --mapping learned --hidden 16,16 --reps 16
+    qt-pennylane train --task iris --device qiskit.remote --backend fake_guadalupe --shots 1024 \
+        --ibm-mode batch --optimizer spsa --mitigate
 
 Every user error ends in one line, ``qt-pennylane: error: ...``, naming the option and its
 value, with exit status 2; nothing is trained or written before the options are checked.
@@ -31,6 +33,7 @@ from pathlib import Path
 
 from ._validation import SEED_MAX
 from .devices.ibm import IBMCredentialsError
+from .devices.modes import EXECUTION_MODES
 from .circuit.sampling import SHOT_NOISE
 from .mappings import MAPPINGS
 from .run_files import OutputFolder
@@ -41,13 +44,30 @@ from .training.loop import NonFiniteError
 from .training.losses import LOSSES
 from .training.registry import TRAINERS
 
-GRADIENT_OPTIONS = ("lr", "mapping_lr", "lr_schedule", "epochs", "batch_size", "eval_every", "train_eval_limit")
+GRADIENT_OPTIONS = ("mapping_lr", "lr_schedule")
 """Options that only gradient optimizers use."""
+
+EPOCH_OPTIONS = ("lr", "epochs", "batch_size", "eval_every", "train_eval_limit")
+"""Options of the trainers that step over batches: gradient optimizers and SPSA."""
 
 SCHEDULE_OPTIONS = ("periods", "phi_iters", "gamma_iters", "cobyla_step", "gamma_step", "loss")
 """Options that only the paper schedule uses."""
 
+SPSA_OPTIONS = ("perturbation", "lr_decay", "perturbation_decay")
+"""Options that only SPSA uses."""
+
+REMOTE_DEVICES = ("qiskit.remote", "qiskit.ibmq")
+"""Devices that run on an IBM backend (fake or real): their runs are estimated before they start."""
+
 SCHEDULE_DEFAULTS = dict(periods=21, phi_iters=100, gamma_iters=10, cobyla_step=0.5, gamma_step=0.2, loss="paper")
+
+SPSA_DEFAULTS = dict(lr=1.0, perturbation=0.15, lr_decay=0.602, perturbation_decay=0.101)
+"""SPSA's defaults (those of :func:`qt_pennylane.training.spsa.spsa`)."""
+
+CONFIG_SETTINGS = {"paper": ("phi_iters", "gamma_iters", "cobyla_step", "gamma_step", "loss"),
+                   "gradient": ("lr", "mapping_lr", "batch_size", "lr_schedule"),
+                   "spsa": ("lr", "batch_size", "perturbation", "lr_decay", "perturbation_decay")}
+"""Trainer settings stored in the run's config (compared on resume; the run's length may change)."""
 
 
 def _option(dest: str) -> str:
@@ -165,6 +185,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("--shot-noise", choices=list(SHOT_NOISE), default="fresh",
         help="with shots on a simulator: new samples per evaluation (fresh) or the same random numbers (fixed)")
     add("--engine", choices=["auto", "engine", "qnode"], default="auto")
+    add("--ibm-mode", choices=sorted(EXECUTION_MODES),
+        help="qiskit.remote: run through Qiskit's SamplerV2, one job per optimizer step, in this execution mode "
+             "(without it: PennyLane's device, one job per circuit)")
+    add("--mitigate", action="store_true", help="with --ibm-mode: M3 readout-error mitigation (mthree)")
+    add("--yes", action="store_true", help="run on real hardware even when the estimate is above the threshold")
     add("--optimizer", choices=sorted(TRAINERS), default="adam")
     add("--lr", type=positive_float, help="learning rate (default: the task's)")
     add("--mapping-lr", type=positive_float, help="learning rate of the mapping's parameters (default: --lr)")
@@ -180,6 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("--cobyla-step", type=positive_float, help="paper schedule: COBYLA's initial radius in rad (default 0.5)")
     add("--gamma-step", type=positive_float, help="paper schedule: Nelder-Mead's initial step (default 0.2)")
     add("--loss", choices=sorted(LOSSES), help="paper schedule: the paper's CE + training error rate (default) or CE")
+    add("--perturbation", type=positive_float, help="SPSA: the first perturbation c (default 0.15)")
+    add("--lr-decay", type=positive_float, help="SPSA: alpha, the gain's decay exponent (default 0.602)")
+    add("--perturbation-decay", type=positive_float, help="SPSA: gamma, the perturbation's decay exponent "
+                                                           "(default 0.101)")
     add("--seed", type=seed_int, default=0)
     add("--data-root", help="root of MNIST/FashionMNIST raw files (default: $QT_PENNYLANE_DATA)")
     add("--limit", type=positive_int, help="use only the first LIMIT train and test examples")
@@ -193,15 +222,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _kind(optimizer: str) -> str:
+    return optimizer if optimizer in ("paper", "spsa") else "gradient"
+
+
+OPTIONS_OF = {"gradient": GRADIENT_OPTIONS + EPOCH_OPTIONS, "spsa": EPOCH_OPTIONS + SPSA_OPTIONS,
+              "paper": SCHEDULE_OPTIONS}
+"""The options each kind of trainer uses."""
+
+_WHO = {"gradient": "gradient optimizers", "spsa": "--optimizer spsa", "paper": "--optimizer paper"}
+
+
 def check_options(args: argparse.Namespace) -> None:
-    """Refuse options the chosen optimizer or mapping does not use, before any work."""
-    paper = args.optimizer == "paper"
-    unused = GRADIENT_OPTIONS if paper else SCHEDULE_OPTIONS
-    given = [name for name in unused if getattr(args, name) is not None]
-    if given:
-        name = given[0]
-        raise ValueError(f"{_option(name)} {getattr(args, name)} applies to "
-                         f"{'gradient optimizers' if paper else '--optimizer paper'}, not --optimizer {args.optimizer}")
+    """Refuse options the chosen optimizer, device or mapping does not use, before any work."""
+    kind = _kind(args.optimizer)
+    for name in sorted({n for names in OPTIONS_OF.values() for n in names} - set(OPTIONS_OF[kind])):
+        if getattr(args, name) is not None:
+            users = " and ".join(_WHO[k] for k, names in OPTIONS_OF.items() if name in names)
+            raise ValueError(f"{_option(name)} {getattr(args, name)} applies to {users}, not --optimizer {args.optimizer}")
+    if args.ibm_mode is not None and args.device not in REMOTE_DEVICES:
+        raise ValueError(f"--ibm-mode {args.ibm_mode} applies to --device qiskit.remote, not --device {args.device}")
+    if args.ibm_mode is not None and args.engine != "auto":
+        raise ValueError(f"--engine {args.engine} does not apply with --ibm-mode (the circuit runs through SamplerV2)")
+    if args.mitigate and args.ibm_mode is None:
+        raise ValueError("--mitigate applies to --ibm-mode job|batch|session (SamplerV2), not PennyLane's device")
     if args.resume is not None and not args.resume.is_file():
         what = "is a folder, not a checkpoint file" if args.resume.is_dir() else "does not exist"
         raise ValueError(f"--resume {str(args.resume)!r} {what}")
@@ -215,6 +259,93 @@ def _generate_policy(text: str | None, default):
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def trainer_settings(args: argparse.Namespace, defaults: dict) -> dict:
+    """The chosen trainer's settings: the options given, else the task's defaults, else the trainer's."""
+    kind = _kind(args.optimizer)
+    if kind == "paper":
+        return {k: getattr(args, k) if getattr(args, k) is not None else v for k, v in SCHEDULE_DEFAULTS.items()}
+    settings = {
+        "lr": args.lr if args.lr is not None else (SPSA_DEFAULTS["lr"] if kind == "spsa" else defaults["lr"]),
+        "epochs": args.epochs if args.epochs is not None else defaults["epochs"],
+        "batch_size": args.batch_size if args.batch_size is not None else defaults["batch_size"],
+        "eval_every": args.eval_every if args.eval_every is not None else defaults.get("eval_every", 1),
+        "train_eval_limit": args.train_eval_limit if args.train_eval_limit is not None
+        else defaults.get("train_eval_limit"),
+    }
+    if kind == "spsa":
+        settings.update({k: getattr(args, k) if getattr(args, k) is not None else v for k, v in SPSA_DEFAULTS.items()
+                         if k != "lr"})
+    else:
+        settings.update(mapping_lr=args.mapping_lr, lr_schedule=args.lr_schedule or "cosine")
+    return settings
+
+
+def remote_source(args: argparse.Namespace, n_qubits: int, reps: int, shots: int | None):
+    """The probability source of a ``qiskit.remote`` run, built before the model so that its run is
+    estimated before any circuit runs; ``None`` for other devices (the model builds its own source)."""
+    if args.device not in REMOTE_DEVICES:
+        return None
+    import torch
+
+    if args.ibm_mode is not None:
+        from .circuit.qiskit_sampler import SamplerSource
+
+        return SamplerSource(n_qubits, reps=reps, backend=args.backend, shots=shots, mode=args.ibm_mode,
+                             mitigate=args.mitigate, entanglement=args.entanglement, seed=args.seed)
+    from .circuit.sources import make_source
+
+    with torch.random.fork_rng(devices=[]):  # the angles the generator would draw with this seed
+        torch.manual_seed(args.seed)
+        return make_source(n_qubits, reps=reps, device=args.device, shots=shots, backend=args.backend,
+                           entanglement=args.entanglement, engine=args.engine, seed=args.seed)
+
+
+def run_plan(args: argparse.Namespace, settings: dict, train_set, build_model, n_angles: int):
+    """The whole run in source calls (:mod:`qt_pennylane.devices.estimate`): the trainer's plan, plus the
+    model's setup evaluations, the final export and the BatchNorm update."""
+    from .devices.estimate import plan_epochs, plan_schedule
+    from .training.batchnorm import has_batchnorm
+
+    dry = build_model()  # on the fast engine: counts its parameters and setup, runs no circuit
+    kind = _kind(args.optimizer)
+    if kind == "paper":
+        plan = plan_schedule(periods=settings["periods"], phi_iters=settings["phi_iters"],
+                             gamma_iters=settings["gamma_iters"], n_angles=n_angles,
+                             n_other=dry.counts()["trainable_params"] - n_angles)
+    else:
+        size = settings["batch_size"] or len(train_set)
+        plan = plan_epochs(kind, epochs=settings["epochs"], steps_per_epoch=-(-len(train_set) // size),
+                           eval_every=settings["eval_every"])
+    setup = int(dry.scale is not None) + int(hasattr(dry.generator.mapping, "calibrate"))
+    return plan.plus_evaluations(setup + 1 + int(has_batchnorm(dry.target)))
+
+
+def train(args: argparse.Namespace, model, settings: dict, train_set, test_set, checkpoint, config: dict) -> list:
+    """Run the chosen trainer; return its history."""
+    from .training.losses import make_loss
+
+    kind, progress = _kind(args.optimizer), not args.quiet
+    common = dict(checkpoint=checkpoint, resume=args.resume, config=config, progress=progress, confirm=True)
+    if kind == "paper":
+        from .training.schedule import paper_schedule
+
+        return paper_schedule(model, train_set, test_set, periods=settings["periods"],
+                              phi_iters=settings["phi_iters"], gamma_iters=settings["gamma_iters"],
+                              cobyla_step=settings["cobyla_step"], gamma_step=settings["gamma_step"],
+                              loss_fn=make_loss(settings["loss"]), **common)
+    epochs = dict(epochs=settings["epochs"], batch_size=settings["batch_size"], seed=args.seed,
+                  eval_every=settings["eval_every"], train_eval_limit=settings["train_eval_limit"], lr=settings["lr"])
+    if kind == "spsa":
+        from .training.spsa import spsa
+
+        return spsa(model, train_set, test_set, perturbation=settings["perturbation"],
+                    lr_decay=settings["lr_decay"], perturbation_decay=settings["perturbation_decay"], **epochs, **common)
+    from .training.gradient import fit
+
+    return fit(model, train_set, test_set, optimizer=args.optimizer, mapping_lr=settings["mapping_lr"],
+               lr_schedule=settings["lr_schedule"], **epochs, **common)
+
+
 def run_train(args: argparse.Namespace) -> dict:
     """Train as the arguments say; return the JSON summary."""
     import torch
@@ -223,7 +354,6 @@ def run_train(args: argparse.Namespace) -> dict:
     from .model import QuantumTrainModel
     from .tasks import get_task, save_classical
     from .training.batchnorm import has_batchnorm, update_bn
-    from .training.losses import make_loss
     from .training.registry import check_trainer
 
     main = distributed.is_main()
@@ -251,49 +381,40 @@ def run_train(args: argparse.Namespace) -> dict:
         shots = resolve_shots(args.shots, n_qubits)
         if shots is not None and shots > 2**40:
             raise ValueError(f"--shots {args.shots} means {shots} shots on {n_qubits} qubits; at most 2**40 are taken")
-        model = QuantumTrainModel(
-            target, generate=generate, scale=scale, reps=reps, mapping=mapping, mapping_options=options or None,
-            entanglement=args.entanglement, device=args.device, shots=shots, backend=args.backend, seed=args.seed,
-            engine=args.engine, shot_noise=args.shot_noise,
-        )
-        check_trainer(args.optimizer, model)
+        settings = trainer_settings(args, defaults)
+        model_options = dict(generate=generate, scale=scale, mapping=mapping, mapping_options=options or None,
+                             seed=args.seed)
+        source = remote_source(args, n_qubits, reps, shots)
+        if source is None:
+            model = QuantumTrainModel(target, reps=reps, entanglement=args.entanglement, device=args.device,
+                                      shots=shots, backend=args.backend, engine=args.engine,
+                                      shot_noise=args.shot_noise, **model_options)
+            check_trainer(args.optimizer, model)
         train_set, test_set = task.load(data_root=args.data_root, limit=args.limit)  # after every cheap check
+        estimate = None
+        if source is not None:  # the run's cost is known, and confirmed, before any circuit runs
+            from .devices.estimate import check_confirmed, estimate_run
+
+            plan = run_plan(args, settings, train_set,
+                            lambda: QuantumTrainModel(task.build_model(), reps=reps, **model_options),
+                            source.phi.numel())
+            estimate = estimate_run(source, plan)
+            if estimate.hardware:
+                logging.getLogger(__name__).warning("IBM hardware: %s", estimate.describe())
+            check_confirmed(estimate, args.yes, how="--yes")
+            model = QuantumTrainModel(target, source=source, **model_options)
+            check_trainer(args.optimizer, model)
         config = {
             "task": args.task, "n_qubits": n_qubits, "reps": reps, "mapping": mapping, "hidden": args.hidden,
             "generate": generate, "scale": scale, "entanglement": args.entanglement, "device": args.device,
             "backend": args.backend, "shots": shots, "shot_noise": args.shot_noise if shots is not None else None,
             "engine": args.engine, "optimizer": args.optimizer, "seed": args.seed, "limit": args.limit,
         }
-        checkpoint = folder.path("checkpoint.pt")
+        if args.ibm_mode is not None:
+            config.update(ibm_mode=args.ibm_mode, mitigate=args.mitigate)
+        config.update({k: settings[k] for k in CONFIG_SETTINGS[_kind(args.optimizer)]})
         started = time.perf_counter()
-        progress = not args.quiet
-        if args.optimizer == "paper":
-            from .training.schedule import paper_schedule
-
-            settings = {k: getattr(args, k) if getattr(args, k) is not None else v for k, v in SCHEDULE_DEFAULTS.items()}
-            config.update({k: v for k, v in settings.items() if k != "periods"})  # a resumed run may extend
-            history = paper_schedule(
-                model, train_set, test_set, periods=settings["periods"], phi_iters=settings["phi_iters"],
-                gamma_iters=settings["gamma_iters"], cobyla_step=settings["cobyla_step"],
-                gamma_step=settings["gamma_step"], loss_fn=make_loss(settings["loss"]), checkpoint=checkpoint,
-                resume=args.resume, config=config, progress=progress,
-            )
-        else:
-            from .training.gradient import fit
-
-            lr = args.lr if args.lr is not None else defaults["lr"]
-            batch_size = args.batch_size if args.batch_size is not None else defaults["batch_size"]
-            lr_schedule = args.lr_schedule or "cosine"
-            config.update(lr=lr, mapping_lr=args.mapping_lr, batch_size=batch_size, lr_schedule=lr_schedule)
-            history = fit(
-                model, train_set, test_set, optimizer=args.optimizer, lr=lr, mapping_lr=args.mapping_lr,
-                epochs=args.epochs if args.epochs is not None else defaults["epochs"], batch_size=batch_size,
-                seed=args.seed, checkpoint=checkpoint, resume=args.resume, config=config, lr_schedule=lr_schedule,
-                train_eval_limit=args.train_eval_limit if args.train_eval_limit is not None
-                else defaults.get("train_eval_limit"),
-                eval_every=args.eval_every if args.eval_every is not None else defaults.get("eval_every", 1),
-                progress=progress,
-            )
+        history = train(args, model, settings, train_set, test_set, folder.path("checkpoint.pt"), config)
         seconds = time.perf_counter() - started
         batchnorm = has_batchnorm(model.target)
         if batchnorm:
@@ -315,6 +436,11 @@ def run_train(args: argparse.Namespace) -> dict:
             "processes": distributed.world_size(),
             "history": history,
         }
+        if estimate is not None:
+            summary["estimate"] = estimate.as_dict()
+        if hasattr(source, "usage"):
+            summary["submitted"] = source.usage
+            source.close()
         if batchnorm:
             from .training.evaluation import evaluate
 

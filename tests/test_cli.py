@@ -95,7 +95,7 @@ def test_shots_syntax():
         (["--reps", "-2"], r"argument --reps: must be an int >= 0, got '-2'"),
         (["--out", ""], r"argument --out: must name a folder, got ''"),
         (["--optimizer", "paper", "--lr", "-5"], r"argument --lr: must be a positive finite number, got '-5'"),
-        (["--optimizer", "paper", "--lr", "0.1"], r"--lr 0.1 applies to gradient optimizers, not --optimizer paper"),
+        (["--optimizer", "paper", "--lr", "0.1"], r"--lr 0.1 applies to gradient optimizers and --optimizer spsa, not --optimizer paper"),
         (["--periods", "3"], r"--periods 3 applies to --optimizer paper, not --optimizer adam"),
         (["--device", "qiskit.remote", "--backend", "nonsense"], r"backend must be a fake IBM backend .*got 'nonsense'"),
         (["--backend", "fake_manila"], r"backend must be None unless a device that uses it is named"),

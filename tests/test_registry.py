@@ -16,7 +16,7 @@ def data():
 
 
 def test_capabilities():
-    assert {name for name, t in TRAINERS.items() if not t.needs_gradients} == {"paper"}
+    assert {name for name, t in TRAINERS.items() if not t.needs_gradients} == {"paper", "spsa"}
     assert {name for name, t in TRAINERS.items() if t.deterministic_loss} == {"lbfgs"}
     assert all(t.works_with_shots for name, t in TRAINERS.items() if name != "lbfgs")
 

@@ -26,7 +26,7 @@ from . import distributed
 from .evaluation import split_batch
 from .loop import RunLog, check_data, check_finite, is_dataset
 from .losses import resolve_loss
-from .registry import check_trainer
+from .registry import check_trainer, source_of
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +121,7 @@ def fit(
     resume: str | Path | None = None,
     config: dict | None = None,
     progress: bool = True,
+    confirm: bool = False,
 ) -> list[dict]:
     """Train ``model`` with a registered gradient optimizer; evaluate, checkpoint and resume.
 
@@ -164,6 +165,8 @@ def fit(
         resume: a checkpoint of the same run to continue from.
         config: settings stored in the checkpoint and compared on resume.
         progress: show a progress bar.
+        confirm: run on real hardware even above the estimate's confirmation threshold
+            (:mod:`qt_pennylane.devices.estimate`).
 
     Returns:
         The history: one dict per evaluation with ``epoch, loss`` (mean training loss of the
@@ -175,6 +178,7 @@ def fit(
             a device (:func:`~qt_pennylane.training.distributed.check_shared_samples`) or a global
             batch without an example for every process.
         NonFiniteError: the loss or a parameter became NaN or infinite (the step is named).
+        UnconfirmedRunError: a costly run on real hardware without ``confirm=True``.
     """
     distributed.setup()
     check_trainer(optimizer, model, kind="gradient")
@@ -214,6 +218,11 @@ def fit(
             scheduler.load_state_dict(state["trainer"]["scheduler"])
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"checkpoint {str(resume)!r} does not hold this optimizer's state: {error}") from None
+    if getattr(source_of(model), "hardware", False):
+        from ..devices.estimate import plan_epochs, preflight
+
+        preflight(model, plan_epochs("gradient", epochs=epochs, steps_per_epoch=steps_per_epoch,
+                                     eval_every=eval_every, done=log.done), confirm=confirm)
     train_seconds = log.history[-1]["train_seconds"] if log.history else 0.0
     step = scheduler.last_epoch
     net = distributed.wrap(model)

@@ -38,7 +38,7 @@ from . import distributed
 from .evaluation import batches_of, split_batch
 from .loop import RunLog, check_data, check_finite, exported
 from .losses import resolve_loss
-from .registry import check_trainer
+from .registry import check_trainer, source_of
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +139,7 @@ def paper_schedule(
     resume: str | Path | None = None,
     config: dict | None = None,
     progress: bool = True,
+    confirm: bool = False,
 ) -> list[dict]:
     """Train with the schedule of arXiv:2402.16465 (``METHOD.md`` §4).
 
@@ -176,6 +177,8 @@ def paper_schedule(
         resume: a checkpoint to continue from (the same ``config`` is required).
         config: settings stored in the checkpoint and compared on resume.
         progress: show a progress bar over periods.
+        confirm: run on real hardware even above the estimate's confirmation threshold
+            (:mod:`qt_pennylane.devices.estimate`; the schedule's count is an upper bound).
 
     Returns:
         One dict per period: ``period, loss, train_loss, train_accuracy, test_loss, test_accuracy,
@@ -186,6 +189,7 @@ def paper_schedule(
         ValueError: a bad argument (named), a checkpoint of another run, or (data-parallel) shots
             sampled by a device (:func:`~qt_pennylane.training.distributed.check_shared_samples`).
         NonFiniteError: the loss became NaN or infinite (the period is named).
+        UnconfirmedRunError: a costly run on real hardware without ``confirm=True``.
     """
     distributed.setup()
     check_trainer("paper", model, kind="schedule")
@@ -204,6 +208,12 @@ def paper_schedule(
     log.resume()
     distributed.sync_model(model)
     part = distributed.shard(train_data)
+    if getattr(source_of(model), "hardware", False):
+        from ..devices.estimate import plan_schedule, preflight
+
+        preflight(model, plan_schedule(periods=periods, phi_iters=phi_iters, gamma_iters=gamma_iters,
+                                       n_angles=sum(p.numel() for p in phi_group),
+                                       n_other=sum(p.numel() for p in gamma_group), done=log.done), confirm=confirm)
     seconds = log.history[-1]["seconds"] if log.history else 0.0
     model.eval()
     for period in log.units():
