@@ -235,5 +235,7 @@ def test_the_package_loads_files_only_with_weights_only():
             assert keywords.get("weights_only") == "True", f"{source}:{call.lineno}"
             loads.append(source.name)
         for unsafe in ("pickle.load", "pickle.loads", "torch.jit.load", "dill.load"):
+            if (source.name, unsafe) == ("distributed.py", "pickle.loads"):
+                continue  # checks that an error this process just raised survives pickling; reads no file
             assert not list(_calls(tree, unsafe)), f"{unsafe} in {source}"
     assert loads == ["checkpoint.py"]  # the one loader that load_classical and every resume go through

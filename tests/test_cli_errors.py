@@ -85,8 +85,8 @@ OPTION_ERRORS = [
     (["--device", "qiskit.remote", "--backend", "nonsense"],
      "backend must be a fake IBM backend ('fake_manila', ...), 'aer_simulator' or a real IBM backend name "
      "('ibm_<name>'), got 'nonsense'"),
-    (["--optimizer", "paper", "--lr", "0.1"], "--lr 0.1 applies to gradient optimizers, not --optimizer paper"),
-    (["--optimizer", "paper", "--epochs", "3"], "--epochs 3 applies to gradient optimizers, not --optimizer paper"),
+    (["--optimizer", "paper", "--lr", "0.1"], "--lr 0.1 applies to gradient optimizers and --optimizer spsa, not --optimizer paper"),
+    (["--optimizer", "paper", "--epochs", "3"], "--epochs 3 applies to gradient optimizers and --optimizer spsa, not --optimizer paper"),
     (["--periods", "3"], "--periods 3 applies to --optimizer paper, not --optimizer adam"),
     (["--gamma-step", "0.5"], "--gamma-step 0.5 applies to --optimizer paper, not --optimizer adam"),
     (["--reps", "1000000000"],

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import TEST_DATA
+from helpers import TEST_DATA
 from qt_pennylane.tasks import datasets
 from qt_pennylane.tasks.datasets import (
     DATASETS,

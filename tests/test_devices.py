@@ -15,7 +15,7 @@ import pennylane as qml
 import pytest
 import torch
 
-from conftest import run_notebook
+from helpers import run_notebook
 from qt_pennylane import devices
 from qt_pennylane.devices import ibm
 from qt_pennylane.circuit.ansatz import angle_shape, efficient_su2

@@ -129,7 +129,7 @@ def test_a_model_trains_through_it_one_job_per_step(tiny_mlp):
     from qt_pennylane import fit
 
     source = SamplerSource(5, reps=0, backend="aer_simulator", shots=64, mode="batch", seed=0)
-    model = QuantumTrainModel(tiny_mlp, source=source, generate="all", scale="none", seed=0)
+    model = QuantumTrainModel(tiny_mlp, source=source, generate="all", scale="none", mapping="paper", seed=0)
     x = torch.randn(12, 3)
     before = source.phi.detach().clone()
     history = fit(model, TensorDataset(x, (x[:, 0] > 0).long()), epochs=2, eval_every=2, progress=False)

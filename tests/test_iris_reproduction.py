@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import run_notebook
+from helpers import run_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,7 +5,7 @@ import re
 import pytest
 import torch
 
-from conftest import TEST_DATA, run_notebook
+from helpers import TEST_DATA, run_notebook
 from qt_pennylane import QuantumTrainModel
 from qt_pennylane.cli import main
 from qt_pennylane.tasks.datasets import mnist_tensors

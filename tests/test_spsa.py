@@ -26,7 +26,7 @@ def data():
 
 
 def _model(tiny_mlp, scale="none", **kwargs):
-    return QuantumTrainModel(tiny_mlp, generate="all", scale=scale, reps=1, seed=0, **kwargs)
+    return QuantumTrainModel(tiny_mlp, generate="all", scale=scale, mapping="paper", reps=1, seed=0, **kwargs)
 
 
 def test_spsa_lowers_the_loss_on_exact_probabilities(tiny_mlp, data):

@@ -148,9 +148,11 @@ class SamplerSource(ProbabilitySource):
         >>> from qt_pennylane import QuantumTrainModel
         >>> source = SamplerSource(5, reps=1, backend="fake_manila", shots=256, seed=0)
         >>> model = QuantumTrainModel(nn.Linear(4, 4), source=source, generate="all", scale="none")
+        >>> source.usage["jobs"]   # the learned mapping calibrated itself on one measurement
+        1
         >>> with torch.no_grad():
         ...     model(torch.ones(1, 4)).shape, source.usage["jobs"]
-        (torch.Size([1, 4]), 1)
+        (torch.Size([1, 4]), 2)
     """
 
     one_job_per_step = True

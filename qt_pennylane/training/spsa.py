@@ -115,18 +115,23 @@ def spsa(
 
     Args:
         model: a :class:`~qt_pennylane.QuantumTrainModel` or any module.
-        train_data, test_data: as in :func:`~qt_pennylane.training.gradient.fit`.
+        train_data: as in :func:`~qt_pennylane.training.gradient.fit`.
+        test_data: as in :func:`~qt_pennylane.training.gradient.fit`.
         loss_fn: ``None`` (cross-entropy), a loss name or a callable.
         lr: a, the gain at the first step (before the stability constant).
         perturbation: c, the first perturbation (radians for the angles).
-        lr_decay, perturbation_decay: α and γ.
+        lr_decay: α, the gain's decay exponent.
+        perturbation_decay: γ, the perturbation's decay exponent.
         stability: A (``None``: 10 % of the run's steps).
         epochs: total epochs (a resumed run continues up to this number); one step per batch.
         batch_size: with a ``Dataset``: the minibatch size (``None``: full batch).
         seed: seeds the perturbation signs and the batch order.
         eval_every: epochs between evaluations and checkpoints.
         train_eval_limit: training accuracy on the first N examples only.
-        checkpoint, resume, config, progress: as in ``fit``.
+        checkpoint: file written after every evaluation, as in ``fit``.
+        resume: a checkpoint of the same run to continue from.
+        config: settings stored in the checkpoint and compared on resume.
+        progress: show a progress bar.
         confirm: run on real hardware even above the estimate's confirmation threshold
             (:mod:`qt_pennylane.devices.estimate`).
 

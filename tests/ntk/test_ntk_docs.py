@@ -24,9 +24,8 @@ def test_every_ntk_module_is_checked():
 
 @pytest.mark.notebook
 def test_notebook_runs_in_quick_mode(monkeypatch):
-    spec = importlib.util.spec_from_file_location("tests_conftest", Path(__file__).resolve().parents[1] / "conftest.py")
-    conftest = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(conftest)
+    from helpers import run_notebook
+
     root = Path(__file__).resolve().parents[2]  # the kernel imports this checkout's qt_pennylane
-    text = conftest.run_notebook("ntk.ipynb", monkeypatch, PYTHONPATH=str(root))
+    text = run_notebook("ntk.ipynb", monkeypatch, PYTHONPATH=str(root))
     assert "quick mode" in text and "QSVT overlap" in text
