@@ -63,9 +63,13 @@ METHODS = ("classical", "qt", "hashednets", "fixed-input")
 CLASSICAL = dict(lr=3e-3)
 """Adam with a cosine schedule for the network trained directly."""
 
-QT = dict(reps=16, mapping="learned", mapping_options={"hidden": (16, 16)}, lr=0.03, mapping_lr=1e-3,
-          classical_lr=3e-3)
-"""QT's circuit depth, mapping size and learning rates (angles and gains, mapping, parameters kept classical)."""
+QT = dict(reps=16, mapping="learned", mapping_options={"hidden": (16, 16)}, lr=0.03, mapping_lr=None,
+          classical_lr=None)
+"""QT in the zoo: the package's defaults (the learned mapping at its relative learning rate, the classical
+parameters at ``lr``) with this circuit depth, mapping size and learning rate of the angles."""
+
+DEFAULTS_RATES = dict(mapping_lr=None, classical_lr=3e-3)
+"""The rates of the ``defaults`` experiment (its grid sets ``mapping_lr``)."""
 
 BUDGET = dict(epochs=5, batch_size=128)
 QUICK_BUDGET = dict(epochs=1, batch_size=32)
@@ -124,9 +128,8 @@ def train(model, method: str, settings: dict, data, seed: int, budget: dict) -> 
     if method == "classical":
         rates = dict(lr=settings["classical_lr"])
     else:
-        rates = dict(lr=settings["lr"], classical_lr=settings["classical_lr"])
-        if settings["mapping_lr"] is not None:
-            rates["mapping_lr"] = settings["mapping_lr"]
+        rates = dict(lr=settings["lr"])
+        rates.update({k: settings[k] for k in ("mapping_lr", "classical_lr") if settings[k] is not None})
     started = time.perf_counter()
     history = fit(model, loader, DataLoader(evaluation_set, batch_size=1024), epochs=budget["epochs"],
                   train_eval_limit=5_000, progress=False, **rates)
@@ -166,7 +169,7 @@ def run_defaults(args) -> None:
     for arch in [a for a in ("resnet", "lstm", "bilstm") if a in args.arch]:
         data = load(ARCHS[arch]["dataset"], args.data_root, args.quick, "validation")
         for combo in DEFAULTS_GRID:
-            settings = {**QT, "reps": 8, **combo,
+            settings = {**QT, **DEFAULTS_RATES, "reps": 8, **combo,
                         "mapping_options": QT["mapping_options"] if combo["mapping"] == "learned" else None}
             config = {"arch": arch, "seed": 0, **budget, **settings}
             config["mapping_options"] = json.loads(json.dumps(config["mapping_options"]))

@@ -52,7 +52,8 @@ IRIS_CONFIG = {"task": "iris", "reps": 1}
 
 
 def iris_model(reps=1):
-    return QuantumTrainModel(get_task("iris").build_model(), reps=reps, seed=0, generate="all", scale="none")
+    return QuantumTrainModel(get_task("iris").build_model(), reps=reps, seed=0, generate="all", scale="none",
+                             mapping="paper")
 
 
 def evil_run_checkpoint(path: Path, marker: Path, *, reps: int = 1) -> Path:

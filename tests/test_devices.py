@@ -415,7 +415,7 @@ def test_paper_schedule_on_fake_backend(tiny_mlp, quiet_qiskit, monkeypatch):
     monkeypatch.setattr(optim_module._Objective, "__call__", recording)
 
     # reps=0: 10 angles, so COBYLA's first simplex (n + 1 = 11 evaluations) keeps this quick
-    model = QuantumTrainModel(tiny_mlp, generate="all", scale="none", reps=0, device="qiskit.remote",
+    model = QuantumTrainModel(tiny_mlp, generate="all", scale="none", mapping="paper", reps=0, device="qiskit.remote",
                               backend="fake_manila", shots=256, seed=0)
     assert model.generator.n_qubits == 5 and model.generator.phi.numel() == 10
     x = torch.randn(16, 3)

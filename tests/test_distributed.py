@@ -46,7 +46,7 @@ def mlp_model(seed: int = 0, **options) -> QuantumTrainModel:
 def paper_model(seed: int = 0, **options) -> QuantumTrainModel:
     torch.manual_seed(seed)
     return QuantumTrainModel(nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2)), generate="all", scale="none",
-                             reps=1, seed=seed, **options)
+                             mapping="paper", reps=1, seed=seed, **options)
 
 
 def outcome(model: nn.Module, history: list[dict]) -> dict:

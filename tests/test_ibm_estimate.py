@@ -139,7 +139,7 @@ def test_qpu_seconds_follow_the_model():
 
 
 def test_a_qnode_source_is_estimated_one_job_per_circuit(tiny_mlp):
-    model = QuantumTrainModel(tiny_mlp, generate="all", scale="none", reps=0, device="qiskit.remote",
+    model = QuantumTrainModel(tiny_mlp, generate="all", scale="none", mapping="paper", reps=0, device="qiskit.remote",
                               backend="fake_manila", shots=50, seed=0)
     estimate = estimate_run(model.generator.source, plan_epochs("gradient", epochs=2, steps_per_epoch=1))
     assert estimate.jobs == estimate.circuits == 2 * (1 + 2 * 10) + 2  # PennyLane shifts all 10 angles

@@ -14,7 +14,7 @@ model = QuantumTrainModel(torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Re
 fit(model, data, epochs=2, progress=False)
 sampled = QuantumTrainModel(torch.nn.Linear(3, 2), reps=1, shots=100, seed=0)
 fit(sampled, data, epochs=1, progress=False)
-paper_schedule(QuantumTrainModel(torch.nn.Linear(3, 2), generate="all", scale="none", reps=0, seed=0), data,
+paper_schedule(QuantumTrainModel(torch.nn.Linear(3, 2), generate="all", scale="none", mapping="paper", reps=0, seed=0), data,
                periods=1, phi_iters=1, gamma_iters=1, progress=False)
 model.export()
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in {"pennylane", "qiskit", "qiskit_aer",

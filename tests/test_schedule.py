@@ -195,7 +195,8 @@ def test_resume_from_another_model_is_refused_and_nothing_is_overwritten(iris, t
     paper_schedule(iris_model(), *iris, periods=1, phi_iters=3, gamma_iters=1, checkpoint=path,
                    config={"reps": 1}, progress=False)
     before = path.read_bytes()
-    other = QuantumTrainModel(get_task("iris").build_model(), reps=2, seed=0, generate="all", scale="none")
+    other = QuantumTrainModel(get_task("iris").build_model(), reps=2, seed=0, generate="all", scale="none",
+                              mapping="paper")
     with pytest.raises(ValueError, match=r"different model or run: reps: checkpoint 1 vs now 2"):
         paper_schedule(other, *iris, periods=2, phi_iters=3, gamma_iters=1, checkpoint=path, resume=path,
                        config={"reps": 2}, progress=False)
