@@ -74,48 +74,25 @@ def _option(dest: str) -> str:
     return "--" + dest.replace("_", "-")
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: a positive int."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive int, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive int, got {text!r}")
-    return value
+def _argument_type(convert, accept, expected: str):
+    """An argparse type: ``convert(text)`` where ``accept`` holds, else the one-line error ``must be <expected>``."""
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not accept(value):
+            raise argparse.ArgumentTypeError(f"must be {expected}, got {text!r}")
+        return value
+
+    parse.__name__ = expected
+    return parse
 
 
-def non_negative_int(text: str) -> int:
-    """An argparse type: an int >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an int >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an int >= 0, got {text!r}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """An argparse type: a positive finite number."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text!r}")
-    return value
-
-
-def seed_int(text: str) -> int:
-    """An argparse type: a seed in ``[0, 2**63 - 1]``."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an int in [0, 2**63 - 1], got {text!r}") from None
-    if not 0 <= value <= SEED_MAX:
-        raise argparse.ArgumentTypeError(f"must be an int in [0, 2**63 - 1], got {text!r}")
-    return value
+positive_int = _argument_type(int, lambda v: v >= 1, "a positive int")
+non_negative_int = _argument_type(int, lambda v: v >= 0, "an int >= 0")
+positive_float = _argument_type(float, lambda v: math.isfinite(v) and v > 0, "a positive finite number")
+seed_int = _argument_type(int, lambda v: 0 <= v <= SEED_MAX, "an int in [0, 2**63 - 1]")
 
 
 def out_folder(text: str) -> Path:
