@@ -31,11 +31,15 @@ from .training.loop import NonFiniteError
 from .training.losses import LOSSES
 from .training.registry import TRAINERS
 
-GRADIENT_OPTIONS = ("lr", "mapping_lr", "lr_schedule", "epochs", "batch_size", "eval_every", "train_eval_limit")
+GRADIENT_OPTIONS = ("lr", "mapping_lr", "classical_lr", "lr_schedule", "epochs", "batch_size", "eval_every",
+                    "train_eval_limit")
 """Options that only gradient optimizers use."""
 
 SCHEDULE_OPTIONS = ("periods", "phi_iters", "gamma_iters", "cobyla_step", "gamma_step", "loss")
 """Options that only the paper schedule uses."""
+
+MAPPING_OPTIONS = ("hidden", "chunk_size", "bond")
+"""Command-line options that go to the mapping (each only to a mapping that takes it)."""
 
 SCHEDULE_DEFAULTS = dict(periods=21, phi_iters=100, gamma_iters=10, cobyla_step=0.5, gamma_step=0.2, loss="paper")
 
@@ -144,7 +148,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("--task", choices=sorted(TASKS), default="iris")
     add("--reps", type=non_negative_int, help="EfficientSU2 repetitions L (default: the task's)")
     add("--mapping", choices=sorted(MAPPINGS), help="probabilities → weights (default: the task's)")
-    add("--hidden", type=parse_widths, help="learned mapping: G's hidden widths, e.g. 16,16")
+    add("--hidden", type=parse_widths, help="learned and batched mappings: hidden widths, e.g. 16,16")
+    add("--chunk-size", type=positive_int, help="batched mapping: weights per chunk (default: the task's)")
+    add("--bond", type=positive_int, help="mps mapping: bond dimension")
+    add("--max-circuit-qubits", type=positive_int,
+        help="distributed ansatz: independent sub-circuits of at most this many qubits")
     add("--generate", help="which parameters the circuit makes: all, weights, or comma-separated name patterns "
                            "(default: the task's)")
     add("--scale", choices=list(SCALES), help="per-tensor scale of the generated weights (default: the task's)")
@@ -157,7 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--engine", choices=["auto", "engine", "qnode"], default="auto")
     add("--optimizer", choices=sorted(TRAINERS), default="adam")
     add("--lr", type=positive_float, help="learning rate (default: the task's)")
-    add("--mapping-lr", type=positive_float, help="learning rate of the mapping's parameters (default: --lr)")
+    add("--mapping-lr", type=positive_float, help="learning rate of the mapping's parameters (default: the task's)")
+    add("--classical-lr", type=positive_float,
+        help="learning rate of the parameters kept classical (default: the task's, else --lr)")
     add("--lr-schedule", choices=["cosine", "constant"], help="default: cosine")
     add("--epochs", "--steps", dest="epochs", type=positive_int, help="epochs (full-batch tasks: steps)")
     add("--batch-size", type=positive_int, help="minibatch size (default: the task's)")
@@ -193,6 +203,21 @@ def check_options(args: argparse.Namespace) -> None:
         raise ValueError(f"--resume {str(args.resume)!r} does not exist")
 
 
+def _mapping_options(args: argparse.Namespace, mapping: str, defaults: dict) -> dict:
+    """The mapping's options: the task's (for the task's own mapping), overridden by those given."""
+    from .mappings import mapping_options
+
+    known = mapping_options(mapping)
+    for name in MAPPING_OPTIONS:
+        if getattr(args, name) is not None and name not in known:
+            takers = [m for m in sorted(MAPPINGS) if name in mapping_options(m)]
+            raise ValueError(f"{_option(name)} {getattr(args, name)} applies to --mapping {' or '.join(takers)}, "
+                             f"not --mapping {mapping}")
+    options = dict(defaults.get("mapping_options") or {}) if mapping == defaults.get("mapping") else {}
+    options.update({name: getattr(args, name) for name in MAPPING_OPTIONS if getattr(args, name) is not None})
+    return options
+
+
 def _generate_policy(text: str | None, default):
     if text is None:
         return default
@@ -216,8 +241,7 @@ def run_train(args: argparse.Namespace) -> dict:
     task = get_task(args.task)
     defaults = task.defaults
     mapping = args.mapping or defaults.get("mapping", "learned")
-    if args.hidden is not None and mapping != "learned":
-        raise ValueError(f"--hidden {args.hidden} applies to --mapping learned, not --mapping {mapping}")
+    options = _mapping_options(args, mapping, defaults)
     folder = OutputFolder(args.out, resume=args.resume is not None, overwrite=args.overwrite)
     with folder:
         target = task.build_model()
@@ -229,17 +253,18 @@ def run_train(args: argparse.Namespace) -> dict:
 
         slots, _ = select_parameters(target, generate)
         n_generated = sum(slot.numel for slot in slots)
-        options = {"hidden": args.hidden} if args.hidden else {}
         n_qubits = qubits_for(mapping, n_generated, **options)
         shots = resolve_shots(args.shots, n_qubits)
         model = QuantumTrainModel(
             target, generate=generate, scale=scale, reps=reps, mapping=mapping, mapping_options=options or None,
             entanglement=args.entanglement, device=args.device, shots=shots, backend=args.backend, seed=args.seed,
-            engine=args.engine, shot_noise=args.shot_noise,
+            engine=args.engine, shot_noise=args.shot_noise, max_circuit_qubits=args.max_circuit_qubits,
         )
         check_trainer(args.optimizer, model)
         config = {
             "task": args.task, "n_qubits": n_qubits, "reps": reps, "mapping": mapping, "hidden": args.hidden,
+            "mapping_options": {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()},
+            "max_circuit_qubits": args.max_circuit_qubits,
             "generate": generate, "scale": scale, "entanglement": args.entanglement, "device": args.device,
             "backend": args.backend, "shots": shots, "shot_noise": args.shot_noise if shots is not None else None,
             "engine": args.engine, "optimizer": args.optimizer, "seed": args.seed, "limit": args.limit,
@@ -264,9 +289,13 @@ def run_train(args: argparse.Namespace) -> dict:
             lr = args.lr if args.lr is not None else defaults["lr"]
             batch_size = args.batch_size if args.batch_size is not None else defaults["batch_size"]
             lr_schedule = args.lr_schedule or "cosine"
-            config.update(lr=lr, mapping_lr=args.mapping_lr, batch_size=batch_size, lr_schedule=lr_schedule)
+            mapping_lr = args.mapping_lr if args.mapping_lr is not None else defaults.get("mapping_lr")
+            classical_lr = args.classical_lr if args.classical_lr is not None else defaults.get("classical_lr")
+            config.update(lr=lr, mapping_lr=mapping_lr, classical_lr=classical_lr, batch_size=batch_size,
+                          lr_schedule=lr_schedule)
             history = fit(
-                model, train_set, test_set, optimizer=args.optimizer, lr=lr, mapping_lr=args.mapping_lr,
+                model, train_set, test_set, optimizer=args.optimizer, lr=lr, mapping_lr=mapping_lr,
+                classical_lr=classical_lr,
                 epochs=args.epochs if args.epochs is not None else defaults["epochs"], batch_size=batch_size,
                 seed=args.seed, checkpoint=checkpoint, resume=args.resume, config=config, lr_schedule=lr_schedule,
                 train_eval_limit=args.train_eval_limit if args.train_eval_limit is not None
