@@ -66,7 +66,7 @@ QT = {k: TASK.defaults[k] for k in ("mapping", "mapping_options", "generate", "s
 
 METHODS = ("qt", "fixed-input", "hashednets", "fastfood", "classical")
 
-RATES = {"hashednets": dict(lr=1e-2, classical_lr=1e-3), "fastfood": dict(lr=1e-2, classical_lr=1e-3),
+RATES = {"hashednets": dict(lr=3e-2, classical_lr=1e-3), "fastfood": dict(lr=3e-2, classical_lr=1e-3),
          "classical": dict(lr=1e-3)}
 """Learning rates of the controls (their free numbers, and the classical biases) and of the classical
 network, chosen by ``tune``. ``fixed-input`` takes QT's."""
@@ -83,10 +83,14 @@ QT_GRID = [
     dict(mapping_options={"chunk_size": 1024, "hidden": [32, 24], "embedding": 4}),
     dict(mapping_options={"chunk_size": 512, "hidden": [64, 48]}),
     dict(mapping_options={"chunk_size": 1024, "hidden": [32, 24], "activation": "gelu"}),
+    dict(mapping_options={"chunk_size": 1024, "hidden": [32, 24]}, mapping_lr=1e-2),
+    dict(mapping_options={"chunk_size": 1024, "hidden": [128, 24]}, mapping_lr=3e-3),
+    dict(mapping_options={"chunk_size": 1024, "hidden": [32, 24], "embedding": 4}, mapping_lr=3e-3),
 ]
 """QT variants compared in ``tune`` (each overrides ``QT``); all at most 2 % of the weights trainable."""
 
-RATE_GRID = {"hashednets": [1e-3, 3e-3, 1e-2], "fastfood": [3e-3, 1e-2, 3e-2], "classical": [3e-4, 1e-3]}
+RATE_GRID = {"hashednets": [1e-3, 3e-3, 1e-2, 3e-2, 1e-1], "fastfood": [3e-3, 1e-2, 3e-2, 1e-1],
+             "classical": [3e-4, 1e-3]}
 """Learning rates compared in ``tune`` for the controls (their free numbers) and the classical network."""
 
 

@@ -3,7 +3,7 @@
 Targets: MLPs 784–w–w–10 with w chosen so that the weights (generated; the biases stay classical)
 number about M. Methods (every one on the fast engine, float32, reps = 10):
 
-- ``batched``: batched generation (``mapping="batched"``, chunks of 1024 weights, MLP widths (32, 24), as
+- ``batched``: batched generation (``mapping="batched"``, chunks of 1024 weights, MLP widths (128, 24), as
   the ``mnist-mlp`` task): ``ceil(log2(M / 1024))`` qubits.
 - ``distributed``: one basis state per weight (``N = ceil(log2 M)`` qubits) from independent
   sub-circuits of at most ``MAX_CIRCUIT_QUBITS`` qubits (the product distribution), mapped by the
@@ -44,7 +44,7 @@ METHODS = ("batched", "distributed", "full")
 MAX_CIRCUIT_QUBITS = 12
 FULL_CIRCUIT_MAX_QUBITS = 22
 REPS = 10
-BATCHED = {"chunk_size": 1024, "hidden": [32, 24]}
+BATCHED = {"chunk_size": 1024, "hidden": [128, 24]}
 MPS = {"bond": 4}
 
 CASE = r"""
@@ -163,7 +163,8 @@ def main(argv: list[str] | None = None) -> None:
         result = run_case(config)
         if "peak_rss_mib" in result:
             result["step_memory_mib"] = result["peak_rss_mib"] - data["baseline"]["baseline_rss_mib"]
-        data["runs"].append({"config": config, **result})
+        command = run_meta("benchmarks/scale.py", argv, started)["command"]
+        data["runs"].append({"config": config, **result, "command": command})
         data["meta"] = run_meta("benchmarks/scale.py", argv, started)
         data["settings"] = {"max_circuit_qubits": MAX_CIRCUIT_QUBITS, "full_circuit_max_qubits": FULL_CIRCUIT_MAX_QUBITS,
                             "reps": REPS, "batched": BATCHED, "mps": MPS, "torch_threads": 1,

@@ -6,6 +6,8 @@ Example (shell)::
     qt-pennylane train --task iris --optimizer paper --periods 21 --phi-iters 100 --gamma-iters 10
     qt-pennylane train --task iris --optimizer paper --device default.qubit --shots 13x
     qt-pennylane train --task mnist --data-root ../shared/data --mapping learned --hidden 16,16 --reps 16
+    qt-pennylane train --task mnist-mlp --mapping batched --data-root ../shared/data
+    qt-pennylane train --task iris --mapping mps --bond 4 --max-circuit-qubits 4
 
 Every user error ends in one line, ``qt-pennylane: error: ...``, naming the option and its
 value, with exit status 2; nothing is trained or written before the options are checked.

@@ -224,7 +224,7 @@ def test_fastfood_blocks_follow_s_h_g_pi_h_b():
 def test_fastfood_projection_has_the_dense_versions_spread():
     from qt_pennylane.controls import FastfoodSubspaceGenerator
 
-    gen = FastfoodSubspaceGenerator(4096, n_trainable=64, seed=1, dtype=torch.float64)
+    gen = FastfoodSubspaceGenerator(2048, n_trainable=64, seed=1, dtype=torch.float64)
     v = _dense_fastfood(gen)
     assert v.mean().item() == pytest.approx(0.0, abs=0.01)
     assert v.var().item() == pytest.approx(1 / 64, rel=0.05)  # like RandomSubspaceGenerator's N(0, 1/d)
