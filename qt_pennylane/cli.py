@@ -6,6 +6,8 @@ Example (shell)::
     qt-pennylane train --task iris --optimizer paper --periods 21 --phi-iters 100 --gamma-iters 10
     qt-pennylane train --task iris --optimizer paper --device default.qubit --shots 13x
     qt-pennylane train --task mnist --data-root ../shared/data --mapping learned --hidden 16,16 --reps 16
+    qt-pennylane train --task mnist-mlp --mapping batched --data-root ../shared/data
+    qt-pennylane train --task iris --mapping mps --bond 4 --max-circuit-qubits 4
     qt-pennylane train --task iris --device qiskit.remote --backend fake_guadalupe --shots 1024 \
         --ibm-mode batch --optimizer spsa --mitigate
 
@@ -44,7 +46,7 @@ from .training.loop import NonFiniteError
 from .training.losses import LOSSES
 from .training.registry import TRAINERS
 
-GRADIENT_OPTIONS = ("mapping_lr", "lr_schedule")
+GRADIENT_OPTIONS = ("mapping_lr", "classical_lr", "lr_schedule")
 """Options that only gradient optimizers use."""
 
 EPOCH_OPTIONS = ("lr", "epochs", "batch_size", "eval_every", "train_eval_limit")
@@ -59,13 +61,16 @@ SPSA_OPTIONS = ("perturbation", "lr_decay", "perturbation_decay")
 REMOTE_DEVICES = ("qiskit.remote", "qiskit.ibmq")
 """Devices that run on an IBM backend (fake or real): their runs are estimated before they start."""
 
+MAPPING_OPTIONS = ("hidden", "chunk_size", "bond")
+"""Command-line options that go to the mapping (each only to a mapping that takes it)."""
+
 SCHEDULE_DEFAULTS = dict(periods=21, phi_iters=100, gamma_iters=10, cobyla_step=0.5, gamma_step=0.2, loss="paper")
 
 SPSA_DEFAULTS = dict(lr=1.0, perturbation=0.15, lr_decay=0.602, perturbation_decay=0.101)
 """SPSA's defaults (those of :func:`qt_pennylane.training.spsa.spsa`)."""
 
 CONFIG_SETTINGS = {"paper": ("phi_iters", "gamma_iters", "cobyla_step", "gamma_step", "loss"),
-                   "gradient": ("lr", "mapping_lr", "batch_size", "lr_schedule"),
+                   "gradient": ("lr", "mapping_lr", "classical_lr", "batch_size", "lr_schedule"),
                    "spsa": ("lr", "batch_size", "perturbation", "lr_decay", "perturbation_decay")}
 """Trainer settings stored in the run's config (compared on resume; the run's length may change)."""
 
@@ -151,7 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("--task", choices=sorted(TASKS), default="iris")
     add("--reps", type=non_negative_int, help="EfficientSU2 repetitions L (default: the task's)")
     add("--mapping", choices=sorted(MAPPINGS), help="probabilities → weights (default: the task's)")
-    add("--hidden", type=parse_widths, help="learned mapping: G's hidden widths, e.g. 16,16")
+    add("--hidden", type=parse_widths, help="learned and batched mappings: hidden widths, e.g. 16,16")
+    add("--chunk-size", type=positive_int, help="batched mapping: weights per chunk (default: the task's)")
+    add("--bond", type=positive_int, help="mps mapping: bond dimension")
+    add("--max-circuit-qubits", type=positive_int,
+        help="distributed ansatz: independent sub-circuits of at most this many qubits")
     add("--generate", help="which parameters the circuit makes: all, weights, or comma-separated name patterns "
                            "(default: the task's)")
     add("--scale", choices=list(SCALES), help="per-tensor scale of the generated weights (default: the task's)")
@@ -169,7 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("--yes", action="store_true", help="run on real hardware even when the estimate is above the threshold")
     add("--optimizer", choices=sorted(TRAINERS), default="adam")
     add("--lr", type=positive_float, help="learning rate (default: the task's)")
-    add("--mapping-lr", type=positive_float, help="learning rate of the mapping's parameters (default: --lr)")
+    add("--mapping-lr", type=positive_float,
+        help="learning rate of the mapping's parameters (default: the task's, else the mapping's share of --lr)")
+    add("--classical-lr", type=positive_float,
+        help="learning rate of the parameters kept classical (default: the task's, else --lr)")
     add("--lr-schedule", choices=["cosine", "constant"], help="default: cosine")
     add("--epochs", "--steps", dest="epochs", type=positive_int, help="epochs (full-batch tasks: steps)")
     add("--batch-size", type=positive_int, help="minibatch size (default: the task's)")
@@ -228,6 +240,21 @@ def check_options(args: argparse.Namespace) -> None:
         raise ValueError(f"--resume {str(args.resume)!r} {what}")
 
 
+def _mapping_options(args: argparse.Namespace, mapping: str, defaults: dict) -> dict:
+    """The mapping's options: the task's (for the task's own mapping), overridden by those given."""
+    from .mappings import mapping_options
+
+    known = mapping_options(mapping)
+    for name in MAPPING_OPTIONS:
+        if getattr(args, name) is not None and name not in known:
+            takers = [m for m in sorted(MAPPINGS) if name in mapping_options(m)]
+            raise ValueError(f"{_option(name)} {getattr(args, name)} applies to --mapping {' or '.join(takers)}, "
+                             f"not --mapping {mapping}")
+    options = dict(defaults.get("mapping_options") or {}) if mapping == defaults.get("mapping") else {}
+    options.update({name: getattr(args, name) for name in MAPPING_OPTIONS if getattr(args, name) is not None})
+    return options
+
+
 def _generate_policy(text: str | None, default):
     if text is None:
         return default
@@ -253,7 +280,10 @@ def trainer_settings(args: argparse.Namespace, defaults: dict) -> dict:
         settings.update({k: getattr(args, k) if getattr(args, k) is not None else v for k, v in SPSA_DEFAULTS.items()
                          if k != "lr"})
     else:
-        settings.update(mapping_lr=args.mapping_lr, lr_schedule=args.lr_schedule or "cosine")
+        settings.update(mapping_lr=args.mapping_lr if args.mapping_lr is not None else defaults.get("mapping_lr"),
+                        classical_lr=args.classical_lr if args.classical_lr is not None
+                        else defaults.get("classical_lr"),
+                        lr_schedule=args.lr_schedule or "cosine")
     return settings
 
 
@@ -262,6 +292,9 @@ def remote_source(args: argparse.Namespace, n_qubits: int, reps: int, shots: int
     estimated before any circuit runs; ``None`` for other devices (the model builds its own source)."""
     if args.device not in REMOTE_DEVICES:
         return None
+    if args.max_circuit_qubits is not None:
+        raise ValueError(f"--max-circuit-qubits {args.max_circuit_qubits} applies to the engine and PennyLane's "
+                         f"simulators, not --device {args.device}")
     import torch
 
     if args.ibm_mode is not None:
@@ -320,7 +353,7 @@ def train(args: argparse.Namespace, model, settings: dict, train_set, test_set, 
     from .training.gradient import fit
 
     return fit(model, train_set, test_set, optimizer=args.optimizer, mapping_lr=settings["mapping_lr"],
-               lr_schedule=settings["lr_schedule"], **epochs, **common)
+               classical_lr=settings["classical_lr"], lr_schedule=settings["lr_schedule"], **epochs, **common)
 
 
 def run_train(args: argparse.Namespace) -> dict:
@@ -337,12 +370,11 @@ def run_train(args: argparse.Namespace) -> dict:
     task = get_task(args.task)
     defaults = task.defaults
     mapping = args.mapping or defaults.get("mapping", "learned")
+    options = _mapping_options(args, mapping, defaults)
     with ExitStack() as stack:
         with distributed.agreed():  # rank 0 checks (it alone reads --resume) and takes the folder
             if main:
                 check_options(args)
-            if args.hidden is not None and mapping != "learned":
-                raise ValueError(f"--hidden {args.hidden} applies to --mapping learned, not --mapping {mapping}")
             folder = stack.enter_context(OutputFolder(args.out if main else None, resume=args.resume is not None,
                                                       overwrite=args.overwrite))
         target = task.build_model()
@@ -353,7 +385,6 @@ def run_train(args: argparse.Namespace) -> dict:
 
         slots, _ = select_parameters(target, generate)
         n_generated = sum(slot.numel for slot in slots)
-        options = {"hidden": args.hidden} if args.hidden else {}
         n_qubits = qubits_for(mapping, n_generated, **options)
         shots = resolve_shots(args.shots, n_qubits)
         if shots is not None and shots > 2**40:
@@ -365,7 +396,8 @@ def run_train(args: argparse.Namespace) -> dict:
         if source is None:
             model = QuantumTrainModel(target, reps=reps, entanglement=args.entanglement, device=args.device,
                                       shots=shots, backend=args.backend, engine=args.engine,
-                                      shot_noise=args.shot_noise, **model_options)
+                                      shot_noise=args.shot_noise, max_circuit_qubits=args.max_circuit_qubits,
+                                      **model_options)
             check_trainer(args.optimizer, model)
         train_set, test_set = task.load(data_root=args.data_root, limit=args.limit)  # after every cheap check
         estimate = None
@@ -383,6 +415,8 @@ def run_train(args: argparse.Namespace) -> dict:
             check_trainer(args.optimizer, model)
         config = {
             "task": args.task, "n_qubits": n_qubits, "reps": reps, "mapping": mapping, "hidden": args.hidden,
+            "mapping_options": {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()},
+            "max_circuit_qubits": args.max_circuit_qubits,
             "generate": generate, "scale": scale, "entanglement": args.entanglement, "device": args.device,
             "backend": args.backend, "shots": shots, "shot_noise": args.shot_noise if shots is not None else None,
             "engine": args.engine, "optimizer": args.optimizer, "seed": args.seed, "limit": args.limit,

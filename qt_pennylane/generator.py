@@ -23,7 +23,8 @@ CONTROL_SOURCES = ("fixed-random",)
 """Sources by name that take the circuit out (controls)."""
 
 _SOURCE_OPTIONS = dict(reps=1, n_qubits=None, device=None, shots=None, backend=None, noise_backend=None,
-                       entanglement="reverse_linear", circuit=None, angle_shape=None, engine="auto", shot_noise="fresh")
+                       entanglement="reverse_linear", circuit=None, angle_shape=None, engine="auto", shot_noise="fresh",
+                       max_circuit_qubits=None)
 
 
 def _refuse_non_finite(module, state_dict, prefix, *unused) -> None:
@@ -69,6 +70,9 @@ class QuantumWeightGenerator(nn.Module):
             simulators, and says so), ``"engine"`` (require it) or ``"qnode"`` (run the device).
         shot_noise: with shots on the engine: ``"fresh"`` samples per evaluation (default, as on
             hardware) or ``"fixed"`` random numbers reused every evaluation (a seeded simulator).
+        max_circuit_qubits: the distributed ansatz: split the ``n_qubits`` into independent
+            sub-circuits of at most this many qubits, whose probabilities multiply
+            (:class:`~qt_pennylane.circuit.product.ProductSource`; ``None``: one circuit).
         seed: seeds the initial angles, the mapping's initial weights and random choices, and the sampling.
         dtype: floating dtype of the angles and of the computation (``torch.float32``: complex64
             states, about twice as fast as ``torch.float64``, which gradient checks use).
@@ -87,8 +91,8 @@ class QuantumWeightGenerator(nn.Module):
                  source: ProbabilitySource | None = None, reps: int = 1, n_qubits: int | None = None,
                  device=None, shots: int | None = None, backend: str | None = None,
                  noise_backend: str | None = None, entanglement: str = "reverse_linear", circuit=None,
-                 angle_shape=None, engine: str = "auto", shot_noise: str = "fresh", seed: int | None = None,
-                 dtype: torch.dtype = torch.float32):
+                 angle_shape=None, engine: str = "auto", shot_noise: str = "fresh",
+                 max_circuit_qubits: int | None = None, seed: int | None = None, dtype: torch.dtype = torch.float32):
         super().__init__()
         self.n_params = check_positive_int("n_params", n_params)
         self.seed = check_seed("seed", seed)
@@ -101,7 +105,8 @@ class QuantumWeightGenerator(nn.Module):
         sizing = {k: v for k, v in options.items() if k in known and k != "seed"}
         given = dict(reps=reps, n_qubits=n_qubits, device=device, shots=shots, backend=backend,
                      noise_backend=noise_backend, entanglement=entanglement, circuit=circuit,
-                     angle_shape=angle_shape, engine=engine, shot_noise=shot_noise)
+                     angle_shape=angle_shape, engine=engine, shot_noise=shot_noise,
+                     max_circuit_qubits=max_circuit_qubits)
         with torch.random.fork_rng(devices=[]):
             if seed is not None:
                 torch.manual_seed(seed)
@@ -125,7 +130,7 @@ class QuantumWeightGenerator(nn.Module):
                 source = make_source(n_qubits, reps=reps, device=device, shots=shots, backend=backend,
                                      noise_backend=noise_backend, entanglement=entanglement, circuit=circuit,
                                      angle_shape=angle_shape, engine=engine, shot_noise=shot_noise, seed=seed,
-                                     dtype=dtype)
+                                     dtype=dtype, max_circuit_qubits=max_circuit_qubits)
             self.source = source
             self.mapping = make_mapping(mapping, source.n_qubits, n_params, **options).to(dtype)
         self.mapping_name = mapping

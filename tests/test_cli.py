@@ -122,7 +122,7 @@ def test_learned_mapping_options_from_the_command_line(capsys):
     assert summary["trainable_params"] == 2 * 8 * 2 + g
 
 
-def test_hidden_needs_the_learned_mapping(capsys):
+def test_hidden_needs_a_mapping_that_takes_it(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--quiet", "--hidden", "4"])
-    assert "--hidden (4,) applies to --mapping learned" in capsys.readouterr().err
+    assert "--hidden (4,) applies to --mapping batched or learned, not --mapping paper" in capsys.readouterr().err

@@ -75,7 +75,7 @@ ARGUMENT_ERRORS = [
     (["--limit", "-5"], "argument --limit: must be a positive int, got '-5'" + HELP),
     (["--out", ""], "argument --out: must name a folder, got ''" + HELP),
     (["--reps", "-1"], "argument --reps: must be an int >= 0, got '-1'" + HELP),
-    (["--task", "cifar"], "argument --task: invalid choice: 'cifar' (choose from 'fashion-mnist', 'iris', 'mnist')" + HELP),
+    (["--task", "cifar"], "argument --task: invalid choice: 'cifar' (choose from 'fashion-mnist', 'fashion-resnet', 'iris', 'mnist', 'mnist-bilstm', 'mnist-lstm', 'mnist-mlp')" + HELP),
 ]
 OPTION_ERRORS = [
     (["--backend", "nonsense"],
@@ -93,7 +93,7 @@ OPTION_ERRORS = [
      "reps must be an int <= 863530 on 8 qubits (the engine's memory limit is 8 GiB; reps=1000000000 needs about "
      "8107.2 GiB), got 1000000000"),
     (["--shots", "1099511627776x"], "--shots 1099511627776x means 281474976710656 shots on 8 qubits; at most 2**40 are taken"),
-    (["--hidden", "16"], "--hidden (16,) applies to --mapping learned, not --mapping paper"),
+    (["--hidden", "16"], "--hidden (16,) applies to --mapping batched or learned, not --mapping paper"),
     (["--resume", "/nonexistent/checkpoint.pt"], "--resume '/nonexistent/checkpoint.pt' does not exist"),
 ]
 

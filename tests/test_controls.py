@@ -182,3 +182,148 @@ def test_softmax_generator_bad_arguments(kwargs, message):
     n_params = kwargs.pop("n_params")
     with pytest.raises(ValueError, match=message):
         SoftmaxPaperGenerator(n_params, **kwargs)
+
+
+# ---------------------------------------------------------------- Fastfood random subspace
+
+
+def test_hadamard_transform_is_the_sylvester_matrix():
+    from qt_pennylane.controls.fastfood import hadamard_transform, sylvester
+
+    for size in (1, 2, 8, 32, 512):
+        x = torch.randn(3, size, dtype=torch.float64)
+        torch.testing.assert_close(hadamard_transform(x), x @ sylvester(size, torch.float64))
+    h = sylvester(16)
+    torch.testing.assert_close(h @ h, 16 * torch.eye(16))
+    with pytest.raises(ValueError, match=r"x.shape\[-1\] must be a power of 2, got 12"):
+        hadamard_transform(torch.zeros(12))
+
+
+def _dense_fastfood(gen):
+    """V / sqrt(d) column by column: the generator's map z → θ − θ0 is linear."""
+    eye = torch.eye(gen.n_trainable, dtype=gen.z.dtype)
+    return torch.stack([gen.projection_times(column) for column in eye], dim=1)
+
+
+def test_fastfood_blocks_follow_s_h_g_pi_h_b():
+    from qt_pennylane.controls import FastfoodSubspaceGenerator
+    from qt_pennylane.controls.fastfood import sylvester
+
+    gen = FastfoodSubspaceGenerator(20, n_trainable=5, seed=0, dtype=torch.float64)
+    assert (gen.block_size, gen.n_blocks) == (8, 3)
+    h = sylvester(8, torch.float64)
+    blocks = []
+    for b in range(3):
+        permutation = torch.eye(8, dtype=torch.float64)[gen.permutation[b]]
+        blocks.append(torch.diag(gen.scale[b]) @ h @ torch.diag(gen.gauss[b]) @ permutation @ h
+                      @ torch.diag(gen.signs[b].double()))
+    expected = torch.cat(blocks)[:20, :5]
+    torch.testing.assert_close(_dense_fastfood(gen), expected)
+
+
+def test_fastfood_projection_has_the_dense_versions_spread():
+    from qt_pennylane.controls import FastfoodSubspaceGenerator
+
+    gen = FastfoodSubspaceGenerator(2048, n_trainable=64, seed=1, dtype=torch.float64)
+    v = _dense_fastfood(gen)
+    assert v.mean().item() == pytest.approx(0.0, abs=0.01)
+    assert v.var().item() == pytest.approx(1 / 64, rel=0.05)  # like RandomSubspaceGenerator's N(0, 1/d)
+    assert torch.linalg.matrix_rank(v) == 64
+
+
+def test_fastfood_starts_at_theta0_trains_only_z_and_round_trips():
+    from qt_pennylane.controls import FastfoodSubspaceGenerator
+
+    gen = FastfoodSubspaceGenerator(100, n_trainable=7, seed=2)
+    assert torch.equal(gen(), gen.theta0) and [n for n, _ in gen.named_parameters()] == ["z"]
+    weights = torch.randn(100)
+    (gen() * weights).sum().backward()
+    torch.testing.assert_close(gen.z.grad, _dense_fastfood(gen).T @ weights, rtol=1e-4, atol=1e-5)
+    with torch.no_grad():
+        gen.z.normal_()
+    other = FastfoodSubspaceGenerator(100, n_trainable=7, seed=3)
+    other.load_state_dict(gen.state_dict())
+    assert torch.equal(other(), gen())
+    assert torch.equal(FastfoodSubspaceGenerator(100, n_trainable=7, seed=2).permutation, gen.permutation)
+
+
+def test_fastfood_from_module_and_bad_arguments():
+    from qt_pennylane.controls import FastfoodSubspaceGenerator
+
+    target = nn.Linear(5, 4)
+    gen = FastfoodSubspaceGenerator.from_module(target, n_trainable=3, seed=0)
+    assert torch.equal(gen(), nn.utils.parameters_to_vector(target.parameters()))
+    with pytest.raises(ValueError, match=r"n_trainable must be a positive int, got 0"):
+        FastfoodSubspaceGenerator(10, n_trainable=0)
+    with pytest.raises(ValueError, match=r"theta0 must be a tensor of shape \(10,\) \(n_params\), got \(3,\)"):
+        FastfoodSubspaceGenerator(10, n_trainable=2, theta0=torch.zeros(3))
+
+
+# ---------------------------------------------------------------- HashedNets and the fixed random input
+
+
+def test_hashednets_weights_are_signed_bucket_values():
+    from qt_pennylane.controls import HashedNetsGenerator
+
+    gen = HashedNetsGenerator(500, buckets=20, seed=0)
+    theta = gen()
+    torch.testing.assert_close(theta, gen.values[gen.bucket.long()] * gen.sign)
+    assert set(gen.sign.tolist()) == {-1, 1} and set(gen.bucket.tolist()) == set(range(20))
+    assert torch.equal(HashedNetsGenerator(500, buckets=20, seed=0).bucket, gen.bucket)
+    with pytest.raises(ValueError, match=r"buckets must be a positive int, got 0"):
+        HashedNetsGenerator(10, buckets=0)
+
+
+def test_fixed_random_source_is_a_seeded_distribution_without_parameters():
+    from qt_pennylane.controls import FixedRandomSource
+
+    source = FixedRandomSource(6, seed=4)
+    p = source()
+    assert p.shape == (64,) and float(p.sum()) == pytest.approx(1.0, abs=1e-6) and (p > 0).all()
+    assert list(source.parameters()) == [] and "p" in source.state_dict()
+    assert torch.equal(FixedRandomSource(6, seed=4)(), p) and not torch.equal(FixedRandomSource(6, seed=5)(), p)
+
+
+# ---------------------------------------------------------------- controls at a stated trainable count
+
+
+@pytest.mark.parametrize("name", ["hashednets", "subspace", "fastfood"])
+@pytest.mark.parametrize("generate, scale", [("weights", "init"), ("all", "none"), ("weights", "none")])
+def test_matched_control_has_exactly_the_stated_trainable_count(name, generate, scale):
+    from qt_pennylane.controls import matched_control
+
+    target = nn.Sequential(nn.Linear(30, 40), nn.ReLU(), nn.Linear(40, 5))
+    control = matched_control(target, name, 300, generate=generate, scale=scale, seed=0)
+    assert control.counts()["trainable_params"] == 300
+    assert control(torch.randn(2, 30)).shape == (2, 5)
+
+
+def test_matched_controls_match_a_batched_quantum_train_model():
+    from qt_pennylane import QuantumTrainModel
+    from qt_pennylane.controls import control_budget, matched_control
+
+    target = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
+    qt = QuantumTrainModel(target, mapping="batched", mapping_options={"chunk_size": 64, "hidden": (8,)}, reps=3,
+                           seed=0)
+    trainable = qt.counts()["trainable_params"]
+    for name in ("hashednets", "subspace", "fastfood"):
+        assert matched_control(target, name, trainable, seed=1).counts()["trainable_params"] == trainable
+    assert control_budget(target, trainable) == trainable - 2 - 74  # two gains, 74 biases
+    fixed = QuantumTrainModel(target, source="fixed-random", mapping="batched",
+                              mapping_options={"chunk_size": 64, "hidden": (8,)}, seed=0)
+    assert fixed.counts()["trainable_params"] == trainable - qt.generator.phi.numel()
+
+
+def test_matched_control_refusals():
+    from qt_pennylane.controls import matched_control
+
+    target = nn.Linear(100, 10)
+    with pytest.raises(ValueError, match=r"trainable must be more than the 11 gains and classical parameters of the "
+                                         r"target, got 11"):
+        matched_control(target, "hashednets", 11)
+    with pytest.raises(ValueError, match=r"name must be one of \['fastfood', 'hashednets', 'subspace'\], got 'lora'"):
+        matched_control(target, "lora", 50)
+    big = nn.Linear(10_000, 2_000)
+    with pytest.raises(ValueError, match=r"name='subspace' needs a dense 20000000 x 2000 projection .*use "
+                                         r"name='fastfood'"):
+        matched_control(big, "subspace", 4001)

@@ -23,7 +23,8 @@ def test_sizes_and_shapes():
 
 def test_small_n_params_use_one_qubit():
     gen = QuantumWeightGenerator(1, reps=0, seed=0)
-    assert gen.n_qubits == 1 and gen().shape == (1,)
+    weights = gen()
+    assert gen.n_qubits == 1 and weights.shape == (1,) and torch.isfinite(weights).all()
 
 
 def test_engine_and_qnode_agree_and_both_differentiate():
@@ -81,7 +82,7 @@ def test_float32_generation():
         (dict(n_params=10, reps=-1), r"reps must be a non-negative int, got -1"),
         (dict(n_params=10, engine="gpu"), r"engine must be one of \['auto', 'engine', 'qnode'\], got 'gpu'"),
         (dict(n_params=10, dtype=torch.float16), r"dtype must be"),
-        (dict(n_params=10, mapping="nope"), r"mapping must be one of \['learned', 'paper'\], got 'nope'"),
+        (dict(n_params=10, mapping="nope"), r"mapping must be one of \['batched', 'learned', 'mps', 'paper'\], got 'nope'"),
         (dict(n_params=10, entanglement="ring"), r"entanglement must be one of .*got 'ring'"),
         (dict(n_params=10, device="qiskit.basicsim", engine="engine"), r"engine='engine' needs EfficientSU2 on a named noiseless statevector simulator; device='qiskit.basicsim'"),
         (dict(n_params=10, shots=100, shot_noise="frozen"), r"shot_noise must be one of \['fixed', 'fresh'\], got 'frozen'"),

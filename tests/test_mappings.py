@@ -93,7 +93,7 @@ def test_learned_mapping_identity_activation_is_affine():
 @pytest.mark.parametrize(
     "call, match",
     [
-        (lambda: make_mapping("fancy", 3, 5), r"mapping must be one of \['learned', 'paper'\], got 'fancy'"),
+        (lambda: make_mapping("fancy", 3, 5), r"mapping must be one of \['batched', 'learned', 'mps', 'paper'\], got 'fancy'"),
         (lambda: make_mapping("paper", 3, 5, hidden=(4,)), r"mapping_options \['hidden'\] are not options of mapping='paper'"),
         (lambda: PaperMapping(3, 9), r"n_params=9 exceeds the 8 basis states"),
         (lambda: PaperMapping(3, 5, gamma=0.0), r"gamma must be a finite number > 0, got 0.0"),

@@ -38,7 +38,7 @@ import math
 import torch
 from torch import nn
 
-from .._validation import check_choice, check_dtype, check_int, check_positive_int, check_seed, fail
+from .._validation import SEED_MAX, check_choice, check_dtype, check_int, check_positive_int, check_seed, fail
 from .ansatz import angle_shape, check_entanglement, efficient_su2
 from .engine import check_circuit_size
 from .sampling import SHOT_NOISE, ShotSampler, sampled_probabilities
@@ -239,7 +239,8 @@ def _check_angle_shape(angle_shape) -> tuple[int, ...]:
 def make_source(n_qubits: int, *, reps: int = 1, device=None, shots: int | None = None,
                 backend: str | None = None, noise_backend: str | None = None, entanglement: str = "reverse_linear",
                 circuit=None, angle_shape=None, engine: str = "auto", shot_noise: str = "fresh",
-                seed: int | None = None, dtype: torch.dtype = torch.float32) -> ProbabilitySource:
+                seed: int | None = None, dtype: torch.dtype = torch.float32,
+                max_circuit_qubits: int | None = None) -> ProbabilitySource:
     """The source the generator's options describe.
 
     ``device=None`` (the default) runs EfficientSU2 on the fast engine. With ``engine="auto"`` a
@@ -248,6 +249,11 @@ def make_source(n_qubits: int, *, reps: int = 1, device=None, shots: int | None 
     probabilities; the source's description, the log (INFO) and run summaries say that the engine
     stands in for the device. ``engine="qnode"`` runs the device itself (``device=None`` then means
     ``default.qubit``). A device *object* and a user ``circuit`` always run as a QNode.
+
+    ``max_circuit_qubits=k`` with ``n_qubits > k`` builds the distributed ansatz instead: a
+    :class:`~qt_pennylane.circuit.product.ProductSource` of ``ceil(n_qubits / k)`` independent
+    EfficientSU2 sub-circuits of at most ``k`` qubits each (sizes as even as possible), each made
+    by this function with the same options (sub-circuit ``i`` samples with seed ``seed + i``).
 
     Raises:
         ValueError: for a bad option, naming it (``engine="engine"`` where the engine cannot stand in).
@@ -259,9 +265,26 @@ def make_source(n_qubits: int, *, reps: int = 1, device=None, shots: int | None 
         'engine (exact statevector)'
         >>> make_source(3, device="default.qubit", engine="qnode").description
         "qnode on device 'default.qubit' (backprop)"
+        >>> make_source(22, max_circuit_qubits=8).sizes
+        (8, 7, 7)
     """
     from ..devices import check_device_options, check_shots, effective_shots
 
+    check_positive_int("max_circuit_qubits", max_circuit_qubits, allow_none=True)
+    if max_circuit_qubits is not None and n_qubits > max_circuit_qubits:
+        from .product import ProductSource, split_qubits
+
+        if circuit is not None:
+            raise fail("max_circuit_qubits", "None with a user circuit (build a ProductSource of your circuits)",
+                       max_circuit_qubits)
+        options = dict(reps=reps, device=device, shots=shots, backend=backend, noise_backend=noise_backend,
+                       entanglement=entanglement, angle_shape=angle_shape, engine=engine, shot_noise=shot_noise,
+                       dtype=dtype)
+        check_seed("seed", seed)
+        return ProductSource([make_source(size, seed=None if seed is None else (seed + i) % (SEED_MAX + 1),
+                                          **options)
+                              for i, size in enumerate(split_qubits(check_positive_int("n_qubits", n_qubits),
+                                                                    max_circuit_qubits))])
     check_choice("engine", engine, ENGINES)
     check_choice("shot_noise", shot_noise, SHOT_NOISE)
     check_seed("seed", seed)

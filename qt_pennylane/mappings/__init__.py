@@ -19,10 +19,13 @@ from torch import nn
 
 from .._validation import check_choice
 from ._sizes import n_qubits_for
+from .batched import BatchedMapping
 from .learned import LearnedMapping
+from .mps import MPSMapping
 from .paper import PaperMapping
 
-MAPPINGS: dict[str, type[nn.Module]] = {"paper": PaperMapping, "learned": LearnedMapping}
+MAPPINGS: dict[str, type[nn.Module]] = {"paper": PaperMapping, "learned": LearnedMapping, "batched": BatchedMapping,
+                                     "mps": MPSMapping}
 """Mappings by name."""
 
 
@@ -62,4 +65,4 @@ def qubits_for(name: str, n_params: int, **options) -> int:
     return MAPPINGS[name].qubits_for(n_params, **options)
 
 
-__all__ = ["LearnedMapping", "MAPPINGS", "PaperMapping", "make_mapping", "mapping_options", "n_qubits_for", "qubits_for"]
+__all__ = ["BatchedMapping", "LearnedMapping", "MAPPINGS", "MPSMapping", "PaperMapping", "make_mapping", "mapping_options", "n_qubits_for", "qubits_for"]

@@ -120,7 +120,8 @@ class LearnedMapping(nn.Module):
             return
         last = self.net[-1]
         theta = self(probabilities)
-        last.weight.mul_(self.init_std / theta.std().clamp_min(1e-12).to(last.weight.dtype))
+        if theta.numel() > 1:  # one weight has no spread to set
+            last.weight.mul_(self.init_std / theta.std().clamp_min(1e-12).to(last.weight.dtype))
         last.bias.sub_(self(probabilities).mean().to(last.bias.dtype))
 
     def features(self, probabilities: torch.Tensor) -> torch.Tensor:
@@ -135,7 +136,7 @@ class LearnedMapping(nn.Module):
         zero = base == 0  # NaN stays NaN, so a broken probability is not hidden
         x = torch.where(zero, torch.zeros_like(base), torch.where(zero, torch.ones_like(base), base) ** self.alpha)
         x = x - x.mean()
-        if self.standardize:
+        if self.standardize and x.numel() > 1:
             x = x / x.std().clamp_min(1e-12)
         dtype = self.net[0].weight.dtype
         return torch.cat([self.bits.to(dtype), x.to(dtype)[:, None]], dim=1)

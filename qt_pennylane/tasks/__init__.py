@@ -17,7 +17,7 @@ from torch.utils.data import TensorDataset
 
 from .._validation import check_choice, check_positive_int
 from .iris import load_iris_split
-from .models import IrisMLP, MnistCNN
+from .models import IrisMLP, MnistCNN, MnistMLP, ResNet, RowLSTM
 from .saved import load_classical, save_classical
 
 
@@ -66,11 +66,27 @@ PAPER_SETTING = dict(mapping="paper", generate="all", scale="none")
 _VISION_DEFAULTS = dict(PAPER_SETTING, reps=26, epochs=6, batch_size=128, lr=0.02, train_eval_limit=10_000)
 """The paper mapping's MNIST settings of ``benchmarks/mnist.py`` (97.4 % test at L = 26)."""
 
+LARGE_MLP_DEFAULTS = dict(mapping="batched", mapping_options={"chunk_size": 1024, "hidden": (128, 24)},
+                          generate="weights", scale="init", reps=10, epochs=8, batch_size=128, lr=0.03,
+                          mapping_lr=3e-3, classical_lr=1e-3, train_eval_limit=10_000)
+"""Batched generation for the 1.86M-weight MLP (32,663 trainable numbers, 1.75 %: 242 angles, the mapping's
+MLP and head, 3 gains, 2,058 biases), chosen on a validation split (``benchmarks/large.py --only tune``)."""
+
+ZOO_DEFAULTS = dict(mapping="learned", mapping_options={"hidden": (16, 16)}, generate="weights", scale="init",
+                    reps=16, epochs=5, batch_size=128, lr=0.03, train_eval_limit=10_000)
+"""The package's defaults with the circuit depth, mapping size and rate of ``benchmarks/zoo.py`` (the mapping
+at its relative rate, the classical parameters at ``lr``)."""
+
 TASKS = {
     "iris": Task("iris", partial(IrisMLP, activation=False), _iris_loader,
                  dict(PAPER_SETTING, reps=1, epochs=1000, batch_size=None, lr=0.1, eval_every=100)),
     "mnist": Task("mnist", MnistCNN, _load_vision("mnist"), dict(_VISION_DEFAULTS)),
     "fashion-mnist": Task("fashion-mnist", MnistCNN, _load_vision("fashion-mnist"), dict(_VISION_DEFAULTS)),
+    "mnist-mlp": Task("mnist-mlp", MnistMLP, _load_vision("mnist"), dict(LARGE_MLP_DEFAULTS)),
+    "fashion-resnet": Task("fashion-resnet", ResNet, _load_vision("fashion-mnist"), dict(ZOO_DEFAULTS)),
+    "mnist-lstm": Task("mnist-lstm", partial(RowLSTM, hidden=64), _load_vision("mnist"), dict(ZOO_DEFAULTS)),
+    "mnist-bilstm": Task("mnist-bilstm", partial(RowLSTM, hidden=32, layers=2, bidirectional=True),
+                         _load_vision("mnist"), dict(ZOO_DEFAULTS)),
 }
 """Built-in tasks by name."""
 

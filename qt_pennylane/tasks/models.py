@@ -1,4 +1,4 @@
-"""The built-in tasks' networks: the papers' Iris MLP and MNIST CNN.
+"""The built-in tasks' networks: the papers' Iris MLP and MNIST CNN, a large MNIST MLP, and the zoo.
 
 Example:
     >>> sum(p.numel() for p in IrisMLP().parameters()), sum(p.numel() for p in MnistCNN().parameters())
@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._validation import check_bool
+from .._validation import check_bool, check_widths
 
 
 class IrisMLP(nn.Sequential):
@@ -58,6 +58,29 @@ class MnistCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
+
+
+class MnistMLP(nn.Sequential):
+    """A large MNIST MLP, 784–1024–1024–10 with ReLU: 1,863,690 parameters (1,861,632 weights, 2,058 biases).
+
+    It flattens its ``(n, 1, 28, 28)`` input itself.
+
+    Args:
+        hidden: the hidden layers' widths.
+        classes: output classes.
+
+    Example:
+        >>> net = MnistMLP()
+        >>> net(torch.zeros(2, 1, 28, 28)).shape, sum(p.numel() for p in net.parameters())
+        (torch.Size([2, 10]), 1863690)
+    """
+
+    def __init__(self, hidden: tuple[int, ...] = (1024, 1024), classes: int = 10):
+        widths = [784, *check_widths("hidden", hidden)]
+        layers: list[nn.Module] = [nn.Flatten()]
+        for width_in, width_out in zip(widths[:-1], widths[1:]):
+            layers += [nn.Linear(width_in, width_out), nn.ReLU()]
+        super().__init__(*layers, nn.Linear(widths[-1], classes))
 
 
 class BasicBlock(nn.Module):
