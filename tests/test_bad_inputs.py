@@ -181,7 +181,7 @@ def test_an_unknown_backend_of_qiskit_remote_is_not_taken_for_hardware():
 
 @pytest.mark.parametrize("kwargs, match", [
     (dict(device="nonsense"), r"^device='nonsense' is not a known device; expected one of \['default.qubit'"),
-    (dict(mapping="nonsense"), r"^mapping must be one of \['learned', 'paper'\], got 'nonsense'$"),
+    (dict(mapping="nonsense"), r"^mapping must be one of \['batched', 'learned', 'mps', 'paper'\], got 'nonsense'$"),
     (dict(engine="nonsense"), r"^engine must be one of \['auto', 'engine', 'qnode'\], got 'nonsense'$"),
     (dict(entanglement="nonsense"), r"^entanglement must be one of \['circular', 'full', 'linear', "
                                     r"'reverse_linear'\], got 'nonsense'$"),
