@@ -12,15 +12,21 @@ the same (41,610). Methods at equal budgets (same data, epochs, batch size, seed
 - ``fixed-input``: QT's generator with a fixed random vector in place of the circuit's probabilities
   (the circuit's angles are the only trainable numbers it lacks).
 
-Experiments (``--only NAME``; default: both):
+Experiments (``--only NAME``; default: all three, in this order):
 
 - ``defaults``: how to set the defaults, chosen on training data only. For the ResNet and the two
   LSTMs, every combination of mapping (paper, learned), policy (all, weights), scale (none, init)
   and, for the learned mapping, its learning rate (1e-4, 1e-3), trained on the first 10,000
   training images for 2 epochs and validated on training images 50,000–59,999 (the test set plays
   no part). Writes ``zoo_defaults.json``.
-- ``zoo``: every architecture × method × seed 0–2 on the full 60k / 10k split. Writes ``zoo.json``
-  and ``zoo.png``.
+- ``tune``: for the ResNet, where the defaults miss (the papers' mappings fix or share the weights'
+  signs by index; a conv kernel wants its own pattern), mappings with more capacity (the learned
+  mapping wider, batched chunk heads), each at most a quarter of the ResNet's weights trainable,
+  chosen the same way (first 10,000 training images, 2 epochs, validated on 50,000–59,999).
+  Writes ``zoo_tune.json``; its ``selected`` setting is the zoo's ``tuned`` variant.
+- ``zoo``: every architecture × method × seed 0–2 on the full 60k / 10k split with the defaults,
+  and for the tuned architectures QT and its two controls again with the ``tuned`` setting (the
+  variant, in each config). Writes ``zoo.json`` and ``zoo.png``.
 
 Each JSON is rewritten after every run and runs already there (same config) are reused, so an
 interrupted benchmark continues. ``--arch`` restricts the architectures (two processes can share
@@ -29,6 +35,7 @@ the work, one torch thread each). ``--quick`` runs a tiny version on a few hundr
 Usage::
 
     python benchmarks/zoo.py --only defaults
+    python benchmarks/zoo.py --only tune
     python benchmarks/zoo.py --only zoo --arch resnet cnn      # beside: --arch lstm bilstm
 """
 from __future__ import annotations
@@ -70,6 +77,17 @@ parameters at ``lr``) with this circuit depth, mapping size and learning rate of
 
 DEFAULTS_RATES = dict(mapping_lr=None, classical_lr=3e-3)
 """The rates of the ``defaults`` experiment (its grid sets ``mapping_lr``)."""
+
+TUNE_GRID = {"resnet": [
+    dict(reps=16, mapping="learned", mapping_options={"hidden": (16, 16)}, mapping_lr=None),
+    dict(reps=16, mapping="learned", mapping_options={"hidden": (32, 32)}, mapping_lr=None),
+    dict(reps=16, mapping="batched", mapping_options={"chunk_size": 64, "hidden": (32, 32)}, mapping_lr=3e-3),
+    dict(reps=16, mapping="batched", mapping_options={"chunk_size": 64, "hidden": (32, 32)}, mapping_lr=1e-3),
+    dict(reps=16, mapping="batched", mapping_options={"chunk_size": 128, "hidden": (48, 48)}, mapping_lr=3e-3),
+    dict(reps=16, mapping="batched", mapping_options={"chunk_size": 32, "hidden": (64, 64)}, mapping_lr=3e-3),
+]}
+"""The ``tune`` experiment's settings (the first is the zoo's default setting), with ``lr`` and ``classical_lr`` of
+``QT``."""
 
 BUDGET = dict(epochs=5, batch_size=128)
 QUICK_BUDGET = dict(epochs=1, batch_size=32)
@@ -192,24 +210,61 @@ def summarize_defaults(results: Results) -> None:
     results.path.write_text(json.dumps(results.data, indent=1))
 
 
+def run_tune(args) -> None:
+    budget = QUICK_BUDGET if args.quick else dict(epochs=2, batch_size=128)
+    results = Results(args.out / f"zoo_tune{'_quick' if args.quick else ''}.json", args.argv)
+    for arch in [a for a in TUNE_GRID if a in args.arch]:
+        data = load(ARCHS[arch]["dataset"], args.data_root, args.quick, "validation")
+        for setting in TUNE_GRID[arch]:
+            settings = {**QT, **setting, "generate": "weights", "scale": "init"}
+            config = json.loads(json.dumps({"arch": arch, "seed": 0, **budget, **settings}))
+            if results.find(config) is None:
+                model = build(arch, "qt", 0, settings)
+                counts = model.counts()
+                if counts["trainable_params"] > (counts["generated_params"] + counts["classical_params"]) / 4:
+                    raise ValueError(f"{setting} trains {counts['trainable_params']} numbers, over a quarter")
+                result = train(model, "qt", settings, data, 0, budget)
+                results.add(config, result)
+                print(f"{arch} {setting}: validation accuracy {result['accuracy']:.4f} "
+                      f"({result['trainable_params']} trainable)", flush=True)
+        runs = [r for r in results.data["runs"] if r["config"]["arch"] == arch]
+        best = max(runs, key=lambda r: r["accuracy"])
+        results.data.setdefault("selected", {})[arch] = {
+            "setting": {k: best["config"][k] for k in ("reps", "mapping", "mapping_options", "mapping_lr")},
+            "validation_accuracy": best["accuracy"], "trainable_params": best["trainable_params"]}
+    results.path.write_text(json.dumps(results.data, indent=1))
+
+
+def tuned_settings(path: Path) -> dict:
+    """The ``tune`` experiment's selected setting per architecture (none before it has run)."""
+    if not path.exists():
+        return {}
+    return {arch: {**QT, **chosen["setting"]} for arch, chosen in json.loads(path.read_text()).get("selected", {}).items()}
+
+
 def run_zoo(args) -> None:
     budget = QUICK_BUDGET if args.quick else BUDGET
     results = Results(args.out / f"zoo{'_quick' if args.quick else ''}.json", args.argv)
     policy = dict(generate="weights", scale="init")
+    tuned = tuned_settings(HERE / "results" / f"zoo_tune{'_quick' if args.quick else ''}.json")
     for arch in args.arch:
         data = load(ARCHS[arch]["dataset"], args.data_root, args.quick, "test")
-        for seed in args.seeds:
+        variants = [("defaults", METHODS, QT)] + ([("tuned", METHODS[1:], tuned[arch])] if arch in tuned else [])
+        for seed, (variant, methods, qt_settings) in [(s, v) for v in variants for s in args.seeds]:
             qt_trainable = None
-            for method in METHODS:
-                settings = {**CLASSICAL, "classical_lr": CLASSICAL["lr"]} if method == "classical" else {**QT, **policy}
+            for method in methods:
+                settings = ({**CLASSICAL, "classical_lr": CLASSICAL["lr"]} if method == "classical"
+                            else {**qt_settings, **policy})
                 config = {"arch": arch, "method": method, "seed": seed, **budget, **settings}
+                if variant != "defaults":
+                    config["variant"] = variant
                 config = json.loads(json.dumps(config))
                 found = results.find(config)
                 if found is None:
                     model = build(arch, method, seed, settings, qt_trainable)
                     found = train(model, method, settings, data, seed, budget)
                     results.add(config, found)
-                    print(f"{arch} {method} seed {seed}: test accuracy {found['accuracy']:.4f} "
+                    print(f"{arch} {variant} {method} seed {seed}: test accuracy {found['accuracy']:.4f} "
                           f"({found['trainable_params']} trainable, {found['seconds']:.0f} s)", flush=True)
                 if method == "qt":
                     qt_trainable = found["trainable_params"]
@@ -218,13 +273,12 @@ def run_zoo(args) -> None:
 
 def summarize_zoo(results: Results) -> None:
     rows = []
-    for arch in ARCHS:
-        for method in METHODS:
-            runs = [r for r in results.data["runs"] if r["config"]["arch"] == arch and r["config"]["method"] == method]
-            if not runs:
-                continue
+    for arch, variant, method in [(a, v, m) for a in ARCHS for v in ("defaults", "tuned") for m in METHODS]:
+        runs = [r for r in results.data["runs"] if r["config"]["arch"] == arch and r["config"]["method"] == method
+                and r["config"].get("variant", "defaults") == variant]
+        if runs:
             accuracies = [r["accuracy"] for r in runs]
-            rows.append({"arch": arch, "method": method, "seeds": len(runs),
+            rows.append({"arch": arch, "variant": variant, "method": method, "seeds": len(runs),
                          "test_accuracy_mean": statistics.mean(accuracies),
                          "test_accuracy_std": statistics.stdev(accuracies) if len(runs) > 1 else 0.0,
                          "trainable_params": runs[0]["trainable_params"], "target_params": runs[0]["target_params"],
@@ -241,15 +295,17 @@ def plot_zoo(rows: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    archs = [a for a in ARCHS if any(r["arch"] == a for r in rows)]
-    fig, ax = plt.subplots(figsize=(9, 3.8))
+    groups = list(dict.fromkeys((r["arch"], r["variant"]) for r in rows))
+    fig, ax = plt.subplots(figsize=(10, 3.8))
     width = 0.2
     for i, method in enumerate(METHODS):
-        values = [next((r for r in rows if r["arch"] == a and r["method"] == method), None) for a in archs]
+        values = [next((r for r in rows if (r["arch"], r["variant"]) == g and r["method"] == method), None)
+                  for g in groups]
         xs = [k + (i - 1.5) * width for k, v in enumerate(values) if v]
         ax.bar(xs, [100 * v["test_accuracy_mean"] for v in values if v], width,
-               yerr=[100 * v["test_accuracy_std"] for v in values if v], capsize=3, label=method)
-    ax.set_xticks(range(len(archs)), archs)
+               yerr=[100 * v["test_accuracy_std"] for v in values if v], capsize=3, label=method,
+               color=f"C{i}")
+    ax.set_xticks(range(len(groups)), [a if v == "defaults" else f"{a} ({v})" for a, v in groups])
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(0, 100)
     ax.legend(ncol=4, fontsize="small", loc="lower right")
@@ -260,7 +316,7 @@ def plot_zoo(rows: list[dict], path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["defaults", "zoo"])
+    parser.add_argument("--only", choices=["defaults", "tune", "zoo"])
     parser.add_argument("--arch", nargs="+", choices=list(ARCHS), default=list(ARCHS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--data-root", type=Path, default=DEFAULT_DATA_ROOT)
@@ -273,6 +329,8 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     if args.only in (None, "defaults"):
         run_defaults(args)
+    if args.only in (None, "tune"):
+        run_tune(args)
     if args.only in (None, "zoo"):
         run_zoo(args)
 
