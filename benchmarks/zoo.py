@@ -29,8 +29,8 @@ Experiments (``--only NAME``; default: all three, in this order):
   variant, in each config). Writes ``zoo.json`` and ``zoo.png``.
 
 Each JSON is rewritten after every run and runs already there (same config) are reused, so an
-interrupted benchmark continues. ``--arch`` restricts the architectures (two processes can share
-the work, one torch thread each). ``--quick`` runs a tiny version on a few hundred images.
+interrupted benchmark continues. ``--arch``, ``--seeds`` and ``--variants`` restrict the work (several
+processes can share it, one torch thread each). ``--quick`` runs a tiny version on a few hundred images.
 
 Usage::
 
@@ -250,6 +250,7 @@ def run_zoo(args) -> None:
     for arch in args.arch:
         data = load(ARCHS[arch]["dataset"], args.data_root, args.quick, "test")
         variants = [("defaults", METHODS, QT)] + ([("tuned", METHODS[1:], tuned[arch])] if arch in tuned else [])
+        variants = [v for v in variants if v[0] in args.variants]
         for seed, (variant, methods, qt_settings) in [(s, v) for v in variants for s in args.seeds]:
             qt_trainable = None
             for method in methods:
@@ -319,6 +320,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", choices=["defaults", "tune", "zoo"])
     parser.add_argument("--arch", nargs="+", choices=list(ARCHS), default=list(ARCHS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--variants", nargs="+", choices=["defaults", "tuned"], default=["defaults", "tuned"])
     parser.add_argument("--data-root", type=Path, default=DEFAULT_DATA_ROOT)
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--threads", type=int, default=1)

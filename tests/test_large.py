@@ -9,15 +9,18 @@ import torch
 
 from qt_pennylane.cli import main
 from qt_pennylane.tasks import TASKS, get_task
-from qt_pennylane.tasks.models import MnistMLP, ResNet
+from qt_pennylane.tasks.models import MnistMLP, ResNet, RowLSTM
 
 
 def test_the_large_tasks_and_their_networks():
     mlp, resnet = get_task("mnist-mlp"), get_task("fashion-resnet")
     assert isinstance(mlp.build_model(), MnistMLP) and isinstance(resnet.build_model(), ResNet)
     assert sum(p.numel() for p in mlp.build_model().parameters()) == 1_863_690
-    assert mlp.defaults["mapping"] == "batched" and resnet.defaults["mapping"] == "learned"
-    assert {"mnist-mlp", "fashion-resnet"} <= set(TASKS)
+    assert mlp.defaults["mapping"] == "batched" and resnet.defaults["mapping"] == "batched"
+    assert {"mnist-mlp", "fashion-resnet", "mnist-lstm", "mnist-bilstm"} <= set(TASKS)
+    lstm, bilstm = get_task("mnist-lstm").build_model(), get_task("mnist-bilstm").build_model()
+    assert isinstance(lstm, RowLSTM) and isinstance(bilstm, RowLSTM) and bilstm.lstm.bidirectional
+    assert [sum(p.numel() for p in net.parameters()) for net in (lstm, bilstm)] == [24_714, 41_610]
 
 
 def run_cli(capsys, *argv):
