@@ -15,9 +15,11 @@ Experiments (``--only NAME`` runs one):
   to test whether the error-rate term is what holds it where it stopped.
 - ``splits``: how much of the reported accuracy is the one train / test split. Ten stratified
   100 / 50 splits (split seed = run seed = 0..9; split 0 is the one every other experiment uses),
-  each with the paper's schedule and Adam at L = 1 and 6, and the same 4–16–3 network trained
-  classically (all 131 weights, with Adam's settings) as a reference. Reports mean ± std over the
-  splits; it selects nothing.
+  each with the paper's schedule and Adam at L = 1 and 6, the same 4–16–3 network trained
+  classically (all 131 weights, with Adam's settings) as a reference, and two non-quantum controls
+  with exactly the trainable count of QT at L = 1 (a random subspace and HashedNets, every
+  parameter generated, Adam's settings, not tuned for them). Reports mean ± std over the splits; it
+  selects nothing.
 - ``shots``: L = 1, the paper's schedule with shots = k·2^8 for k in {1, 4, 7, 10, 13} and
   exact probabilities, 3 seeds, with fresh samples every evaluation (as on hardware) and with
   fixed random numbers (a seeded simulator), see :mod:`qt_pennylane.sampling`; beside it Adam
@@ -71,6 +73,7 @@ from iris_plots import plot  # benchmarks/iris_plots.py, beside this script
 from provenance import run_meta
 
 from qt_pennylane import QuantumTrainModel
+from qt_pennylane.controls import matched_control
 from qt_pennylane.training.losses import error_rate, make_loss
 from qt_pennylane.training.schedule import paper_schedule
 from qt_pennylane.tasks import PAPER_SETTING, IrisMLP, get_task, load_iris_split
@@ -292,6 +295,18 @@ def run_classical(seed: int, settings: dict, *, data: tuple) -> dict:
             "seconds": seconds, "held_out_errors": misclassified(network, test_set), "gradient_steps": settings["epochs"], "settings": settings}
 
 
+def run_control(name: str, trainable: int, seed: int, settings: dict, *, data: tuple) -> dict:
+    """The non-quantum control ``name`` (HashedNets, random subspace) with ``trainable`` numbers, Adam's ``settings``."""
+    train_set, test_set = data
+    model = matched_control(iris_network(None), name, trainable, seed=seed, generate=PAPER_SETTING["generate"],
+                            scale=PAPER_SETTING["scale"])
+    started = time.perf_counter()
+    history = fit(model, train_set, test_set, seed=seed, eval_every=settings["epochs"], progress=False, **settings)
+    seconds = time.perf_counter() - started
+    return summarize(model, name, 0, seed, None, history, seconds, test_set) | {
+        "gradient_steps": settings["epochs"], "settings": settings}
+
+
 def splits(quick: bool) -> dict:
     """The schedule, Adam and the classical network on ten stratified train / test splits of Iris."""
     schedule = dict(periods=1, phi_iters=10, gamma_iters=2) if quick else PAPER_SETTINGS
@@ -302,6 +317,8 @@ def splits(quick: bool) -> dict:
         split_runs = [run_classical(split, adam, data=data)]
         for reps in (1,) if quick else (1, 6):
             split_runs += [run_schedule(reps, split, None, schedule, data=data), run_adam(reps, split, adam, data=data)]
+        trainable = split_runs[2]["trainable_params"]  # Adam's QT model at L = 1
+        split_runs += [run_control(name, trainable, split, adam, data=data) for name in ("subspace", "hashednets")]
         for run in split_runs:
             run["split"] = split
             runs.append(run)

@@ -65,13 +65,17 @@ def test_iris_benchmark_quick_mode_writes_results(tmp_path):
     assert paper_run["continued_train_cross_entropy"] < paper_run["train_cross_entropy"]  # CE alone lowers it
     splits = json.loads((tmp_path / "iris_splits_quick.json").read_text())
     assert [(r["split"], r["optimizer"], r["reps"]) for r in splits["runs"]] == [
-        (split, optimizer, reps) for split in (0, 1) for optimizer, reps in (("classical", 0), ("paper", 1), ("adam", 1))]
+        (split, optimizer, reps) for split in (0, 1)
+        for optimizer, reps in (("classical", 0), ("paper", 1), ("adam", 1), ("subspace", 0), ("hashednets", 0))]
     assert all(r["seed"] == r["split"] for r in splits["runs"])
     for run in splits["runs"]:
         assert len(run["held_out_errors"]) == round((1 - run["test_accuracy"]) * 50)
     classical = splits["runs"][0]
     assert classical["trainable_params"] == classical["target_params"] == 131 and classical["param_ratio"] == 1.0
-    assert {(r["optimizer"], r["reps"], r["seeds"]) for r in splits["summary"]} == {("classical", 0, 2), ("paper", 1, 2), ("adam", 1, 2)}
+    assert {(r["optimizer"], r["reps"], r["seeds"]) for r in splits["summary"]} == {
+        ("classical", 0, 2), ("paper", 1, 2), ("adam", 1, 2), ("subspace", 0, 2), ("hashednets", 0, 2)}
+    adam, controls = splits["runs"][2], splits["runs"][3:5]
+    assert all(c["trainable_params"] == adam["trainable_params"] == 33 for c in controls)  # the same count as QT
 
 
 @pytest.mark.notebook
