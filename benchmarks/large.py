@@ -51,7 +51,8 @@ from provenance import run_meta  # benchmarks/provenance.py, beside this script
 from torch.utils.data import Subset
 
 from qt_pennylane import QuantumTrainModel, fit
-from qt_pennylane.cli import build_parser, run_train
+from qt_pennylane.cli import run_train
+from qt_pennylane.cli_options import build_parser
 from qt_pennylane.controls import matched_control
 from qt_pennylane.tasks import get_task
 from qt_pennylane.tasks.datasets import mnist_tensors

@@ -5,7 +5,8 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from qt_pennylane.cli import main, parse_shots, resolve_shots
+from qt_pennylane.cli import main
+from qt_pennylane.cli_options import parse_shots, resolve_shots
 from qt_pennylane.tasks import get_task, load_classical
 
 KEYS = {"task", "n_qubits", "reps", "mapping", "device", "trainable_params", "target_params", "param_ratio",

@@ -105,7 +105,8 @@ def test_hardware_above_the_threshold_needs_yes(capsys, monkeypatch):
 
 def test_pennylane_device_runs_are_built_first_and_estimated_too():
     """Without --ibm-mode, qiskit.remote runs PennyLane's device: one job per circuit, estimated before the model."""
-    from qt_pennylane.cli import build_parser, remote_source, run_plan, trainer_settings
+    from qt_pennylane.cli import remote_source, run_plan
+    from qt_pennylane.cli_options import build_parser, trainer_settings
     from qt_pennylane.devices.estimate import estimate_run
     from qt_pennylane.model import QuantumTrainModel
     from qt_pennylane.tasks import get_task

@@ -87,7 +87,7 @@ def test_iris_notebook_runs_in_quick_mode(monkeypatch):
 def test_schedule_defaults_are_the_committed_tuning_selection():
     import inspect
 
-    from qt_pennylane.cli import SCHEDULE_DEFAULTS
+    from qt_pennylane.cli_options import SCHEDULE_DEFAULTS
     from qt_pennylane.training.schedule import paper_schedule
 
     selected = json.loads((ROOT / "benchmarks" / "results" / "iris_tuning.json").read_text())["selected"]

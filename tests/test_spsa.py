@@ -8,7 +8,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from qt_pennylane import QuantumTrainModel, fit, paper_schedule, spsa
-from qt_pennylane.cli import SPSA_DEFAULTS
+from qt_pennylane.cli_options import SPSA_DEFAULTS
 from qt_pennylane.training import registry
 from qt_pennylane.training.registry import check_trainer
 
