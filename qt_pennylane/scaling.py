@@ -25,7 +25,7 @@ Example:
     >>> scale = TensorScale(references, raw)
     >>> multiplier, offset = scale.coefficients()
     >>> theta = raw[:100] * multiplier[0] + offset[0]
-    >>> round(float(theta.std()), 3), abs(round(float(theta.mean()), 3))
+    >>> round(theta.std().item(), 3), abs(round(theta.mean().item(), 3))
     (0.586, 0.0)
 """
 from __future__ import annotations
